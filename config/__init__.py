@@ -1,0 +1,1 @@
+"""Example and default configuration files, shipped inside the package as ``kiosk.defaults``."""

@@ -1,0 +1,151 @@
+"""Simulated devices: they keep what they printed, showed and said, and can be switched to a fault.
+
+They stand in for hardware on a laptop and in the demo hall, behind the same interfaces as the real drivers.
+"""
+from __future__ import annotations
+
+import collections
+import time
+
+from .base import DeviceError, Dispenser, Display, Printer, PrinterStatus, Speech
+from ..display.texts import DisplayText
+
+KEEP = 200  # how many printed tickets / announcements a simulator remembers
+
+
+class SimulatedPrinter(Printer):
+    """A printer that keeps each ticket's text; faults: ``paper_out``, ``paper_near_end``, ``offline``,
+    ``cover_open``, ``fail_during_print``."""
+
+    FAULTS = ("paper_out", "paper_near_end", "offline", "cover_open", "fail_during_print")
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.printed: collections.deque[str] = collections.deque(maxlen=KEEP)
+        self.faults: set[str] = set()
+        self.last_ticket_at: float | None = None
+
+    def status(self) -> PrinterStatus:
+        """Report the simulated state."""
+        with self._lock:
+            paper = "out" if "paper_out" in self.faults else ("near_end" if "paper_near_end" in self.faults else "ok")
+            return PrinterStatus(online="offline" not in self.faults, paper=paper,
+                                 cover_open="cover_open" in self.faults)
+
+    def online(self) -> bool:
+        """Offline while that fault is on."""
+        return "offline" not in self.faults
+
+    def print_ticket(self, layout) -> None:
+        """Keep the ticket's text, or fail like a printer whose paper runs out mid-ticket."""
+        status = self.status()
+        if not status.ready:
+            raise DeviceError("printer_unavailable", status.problem())
+        with self._lock:
+            if "fail_during_print" in self.faults:
+                self.note_error("paper jammed while printing")
+                raise DeviceError("print_failed", "the ticket printer failed while printing")
+            self.printed.append(layout.as_text())
+            self.last_ticket_at = time.time()
+
+    def test_page(self) -> None:
+        """Keep a test page."""
+        with self._lock:
+            self.printed.append("*** TEST PAGE ***")
+
+    def state(self) -> dict:
+        """Add paper state, faults and the last ticket's time."""
+        status = self.status()
+        return {**super().state(), "model": "simulated ESC/POS 80 mm", "paper": status.paper,
+                "cover_open": status.cover_open, "faults": sorted(self.faults),
+                "printed": len(self.printed), "last_ticket_at": self.last_ticket_at,
+                "last_printed": self.printed[-1] if self.printed else None}
+
+    def simulate(self, action: dict) -> dict:
+        """``{"fault": NAME, "on": true|false}`` or ``{"clear": true}``."""
+        with self._lock:
+            if action.get("clear"):
+                self.faults.clear()
+            elif action.get("fault") in self.FAULTS:
+                (self.faults.add if action.get("on", True) else self.faults.discard)(action["fault"])
+            else:
+                raise ValueError(f"a simulated printer takes {{\"fault\": one of {', '.join(self.FAULTS)}}} "
+                                 "or {\"clear\": true}")
+        return self.state()
+
+
+class SimulatedDisplay(Display):
+    """A display that keeps what it shows; fault: ``unplugged`` (it then shows nothing new)."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.kind = spec["kind"]
+        self.text = DisplayText(("",))
+        self.updates = 0
+        self.unplugged = False
+
+    def online(self) -> bool:
+        """Offline while unplugged."""
+        return not self.unplugged
+
+    def show(self, text: DisplayText) -> None:
+        """Keep the text (an unplugged display misses it and is resynced when it comes back)."""
+        if self.unplugged:
+            raise DeviceError("display_offline", f"{self.name} does not answer")
+        with self._lock:
+            self.text = text
+            self.updates += 1
+
+    def state(self) -> dict:
+        """Add the shown lines."""
+        return {**super().state(), "counter": self.spec.get("counter") or None, "lines": list(self.text.lines),
+                "blink": self.text.blink, "updates": self.updates}
+
+    def simulate(self, action: dict) -> dict:
+        """``{"unplugged": true|false}``."""
+        if not isinstance(action.get("unplugged"), bool):
+            raise ValueError("a simulated display takes {\"unplugged\": true|false}")
+        self.unplugged = action["unplugged"]
+        return self.state()
+
+
+class SimulatedSpeech(Speech):
+    """A voice that keeps the text of each announcement instead of speaking it."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.spoken: collections.deque[dict[str, str]] = collections.deque(maxlen=KEEP)
+
+    def announce(self, sentences: dict[str, str]) -> None:
+        """Keep the announcement."""
+        with self._lock:
+            self.spoken.append(dict(sentences))
+
+    def state(self) -> dict:
+        """Add the announcements kept."""
+        return {**super().state(), "voice": "simulated", "queue_length": 0, "announced": len(self.spoken),
+                "last_announcement": self.spoken[-1] if self.spoken else None}
+
+
+class SimulatedDispenser(Dispenser):
+    """A button box whose buttons are pressed through ``simulate({"press": N})`` (1-based)."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.presses = 0
+        self.last_result: dict | None = None
+
+    def simulate(self, action: dict) -> dict:
+        """Press button N: issue a ticket for its service through the kiosk's path; return the outcome."""
+        button = action.get("press")
+        if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= len(self.services):
+            raise ValueError(f"a simulated dispenser takes {{\"press\": 1..{len(self.services)}}}")
+        if self._handler is None:
+            raise DeviceError("not_ready", "the dispenser is not connected to the queue yet")
+        self.presses += 1
+        self.last_result = self._handler(self.services[button - 1])
+        return self.last_result
+
+    def state(self) -> dict:
+        """Add the buttons and the last press's outcome."""
+        return {**super().state(), "buttons": self.services, "presses": self.presses, "last_result": self.last_result}

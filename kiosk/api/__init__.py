@@ -1,0 +1,45 @@
+"""The HTTP API: ``create_app(hall)`` builds the Flask app with one blueprint per resource under /api/v1."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ..errors import HallError
+from . import admin, counters, display, public
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def create_app(hall, test_config: dict | None = None) -> Flask:
+    """Create the app serving ``hall`` (a started :class:`kiosk.hall.Hall`)."""
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=2 * 1024 * 1024, JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+    app.extensions["hall"] = hall
+    for module in (public, counters, display, admin):
+        app.register_blueprint(module.bp, url_prefix=PREFIX)
+
+    @app.errorhandler(HallError)
+    def hall_error(exc: HallError):
+        return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = HTTP_CODES.get(exc.code, "http_error")
+        return jsonify({"error": {"code": code, "message": exc.description}}), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error while answering a request")
+        return jsonify({"error": {"code": "internal_error",
+                                  "message": "Something went wrong inside the hall controller; it was logged."}}), 500
+
+    return app

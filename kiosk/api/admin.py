@@ -1,0 +1,118 @@
+"""The technician's resources: config, devices, the Starlight roster."""
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, jsonify, request
+
+from .. import roster, settings, tickets
+from ..display.texts import DisplayText
+from ..drivers.base import DeviceError, Display, NotSimulated, Printer, Speech
+from ..errors import BadRequest, Conflict, HallError
+from .auth import hall, requires
+from .body import field, json_object, only
+
+bp = Blueprint("admin", __name__)
+
+TEST_TEXT = DisplayText(("8888 测试", "TEST"), blink=3)
+
+
+@bp.get("/config")
+@requires("manager")
+def get_config():
+    """The effective config (JSON of the same shape as the TOML file)."""
+    return jsonify(hall().config.data)
+
+
+@bp.put("/config")
+@requires()
+def put_config():
+    """Replace the whole config (JSON or TOML); validated, saved, and applied without a restart."""
+    ctype = request.mimetype or ""
+    if ctype == "application/json":
+        data = settings.parse_json(request.get_data())
+    elif ctype in ("application/toml", "text/plain", "text/x-toml"):
+        try:
+            data = settings.parse_toml(request.get_data().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRequest("The config must be UTF-8 text.", code="bad_encoding") from None
+    else:
+        raise BadRequest("Send the config as application/json or application/toml.",
+                         code="unsupported_media_type", status=415)
+    h = hall()
+    h.apply_config(data)
+    return jsonify(h.config.data)
+
+
+@bp.get("/devices")
+@requires("manager")
+def list_devices():
+    """The state of every device."""
+    return jsonify({"devices": hall().devices.states()})
+
+
+@bp.post("/devices/<name>/test")
+@requires()
+def test_device(name: str):
+    """Print a test page, flash a test text, or speak a test sentence."""
+    h = hall()
+    device = h.devices.get(name)
+    try:
+        if isinstance(device, Printer):
+            device.test_page()
+        elif isinstance(device, Display):
+            device.show(TEST_TEXT)
+            threading.Timer(3.0, h.devices.resync).start()
+        elif isinstance(device, Speech):
+            device.announce({"zh-CN": "这是一条测试广播", "en": "This is a test announcement"})
+    except DeviceError as exc:
+        device.note_error(exc.message)
+        raise HallError(f"{name}: {exc.message}", code="device_unavailable", status=503) from None
+    return jsonify(device.state())
+
+
+@bp.post("/devices/<name>/simulate")
+@requires()
+def simulate_device(name: str):
+    """Drive a simulated device: switch a fault, unplug a display, press a dispenser button."""
+    h = hall()
+    device = h.devices.get(name)
+    action = json_object()
+    try:
+        result = device.simulate(action)
+    except NotSimulated as exc:
+        raise Conflict(str(exc), code="not_simulated") from None
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="bad_simulation") from None
+    except DeviceError as exc:
+        raise HallError(exc.message, code=exc.code, status=503) from None
+    if isinstance(device, Display):
+        h.devices.resync()
+    return jsonify(result)
+
+
+@bp.get("/roster/starlight")
+@requires("manager")
+def get_roster():
+    """The Starlight roster with names and codes masked."""
+    h = hall()
+    today = tickets.local_date(h.clock.now(), h.config)
+    return jsonify({"agents": roster.listing(h.store.reader(), today)})
+
+
+@bp.put("/roster/starlight")
+@requires()
+def put_roster():
+    """Replace the roster from CSV or JSON rows; the answer counts accepted and rejected rows with reasons."""
+    return jsonify(hall().import_roster(request.get_data(), request.mimetype or ""))
+
+
+@bp.post("/roster/starlight/<code>/revoke")
+@requires()
+def revoke_agent(code: str):
+    """Revoke one agent's qualification at once (a confirmed quality problem)."""
+    data = json_object()
+    only(data, "reason")
+    reason = field(data, "reason", str)
+    hall().writer.run(roster.revoke, code, reason)
+    return jsonify({"revoked": roster.mask_code(code)})

@@ -1,0 +1,71 @@
+"""What the hall's screens read: the call board and the live event stream (server-sent events)."""
+from __future__ import annotations
+
+import json
+import queue
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from ..display.board import load_board
+from ..errors import HallError
+from ..events import events_after, public_event
+from .auth import hall
+
+bp = Blueprint("display", __name__)
+
+HEARTBEAT_S = 15.0
+STREAM_MAX_S = 600.0  # a stream ends after this; EventSource reconnects and resumes by Last-Event-ID
+MAX_STREAMS = 32
+
+
+@bp.get("/display")
+def board():
+    """The current call of each counter and the latest calls."""
+    h = hall()
+    cfg = h.config
+    board = load_board(h.store.reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"])
+    return jsonify(board.to_dict())
+
+
+def _sse(event: dict) -> str:
+    return f"id: {event['id']}\nevent: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+@bp.get("/events")
+def events():
+    """Server-sent events for every call, recall and counter change; resumes after ``Last-Event-ID``."""
+    h = hall()
+    if h.bus.stream_count() >= current_app.config.get("MAX_STREAMS", MAX_STREAMS):
+        raise HallError("Too many screens are connected; try again shortly.", code="too_many_streams", status=503)
+    last = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
+    last_id = int(last) if last.isdigit() else None
+    max_s = float(current_app.config.get("STREAM_MAX_S", STREAM_MAX_S))
+    tz = h.config.tz
+    stream = h.bus.open_stream()
+    backlog = events_after(h.store.reader(), last_id) if last_id is not None else []
+
+    def generate():
+        seen = backlog[-1]["id"] if backlog else (last_id or 0)
+        ends = time.monotonic() + max_s
+        try:
+            yield "retry: 2000\n\n"
+            for event in backlog:
+                yield _sse(public_event(event, tz))
+            while not stream.overflowed:
+                left = ends - time.monotonic()
+                if left <= 0:
+                    return
+                try:
+                    event = stream.queue.get(timeout=min(HEARTBEAT_S, left))
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event["id"] > seen:
+                    seen = event["id"]
+                    yield _sse(public_event(event, tz))
+        finally:
+            h.bus.close_stream(stream)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)

@@ -1,0 +1,148 @@
+"""The ``kiosk`` command: run the hall, create tokens, check a config.
+
+Every ``run`` flag also comes from the environment: ``KIOSK_CONFIG``, ``KIOSK_DATA_DIR``, ``KIOSK_HOST``,
+``KIOSK_PORT`` (and ``KIOSK_LOG_LEVEL``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from . import settings, tokens
+from .errors import HallError
+from .store import Store, connect
+
+log = logging.getLogger("kiosk")
+
+TOKEN_FILE = "technician.token"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name) or default
+
+
+def resolve_config(flag: str | None, data_dir: Path) -> tuple[dict, Path, str]:
+    """Pick the config: the flag's file, else the one saved in the data dir, else the packaged default.
+
+    Returns the validated config, the file that ``PUT /config`` saves to, and a description for the log.
+    """
+    if flag:
+        return settings.load_file(flag), Path(flag), flag
+    saved = data_dir / "config.toml"
+    if saved.exists():
+        return settings.load_file(saved), saved, str(saved)
+    return settings.parse_toml(settings.default_text()), saved, "the default config (config/hall.toml)"
+
+
+def technician_token(data_dir: Path) -> str:
+    """Return the token kept in ``DATA_DIR/technician.token``, creating it (mode 0600) if it is missing or void."""
+    path = data_dir / TOKEN_FILE
+    conn = connect(data_dir / "hall.db")
+    try:
+        if path.exists():
+            token = path.read_text().strip()
+            if tokens.lookup(conn, token) is not None:
+                return token
+        token = tokens.create(conn, "technician", label="first start")
+    finally:
+        conn.close()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token
+
+
+def cmd_run(args) -> int:
+    """Run the hall until stopped."""
+    from .hall import Hall
+    from .server import HallServer
+
+    data_dir = Path(args.data_dir).resolve()
+    config, save_path, source = resolve_config(args.config, data_dir)
+    hall = Hall(data_dir, config, config_path=save_path).start()
+    log.info("config from %s; effective config: %s", source, json.dumps(config, ensure_ascii=False))
+    server = HallServer(hall, args.host, args.port, threads=args.threads)
+    token = technician_token(data_dir)
+    url = server.url
+    print(f"Hall controller running at {url}\n"
+          f"  services (kiosk):   {url}/api/v1/services\n"
+          f"  hall display data:  {url}/api/v1/display   live events: {url}/api/v1/events\n"
+          f"  health:             {url}/api/v1/health\n"
+          f"  data directory:     {data_dir}\n"
+          f"  technician token:   {token}\n"
+          f"    (kept in {data_dir / TOKEN_FILE}; send it as 'Authorization: Bearer <token>')", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    """Create a token and print it."""
+    data_dir = Path(args.data_dir).resolve()
+    Store(data_dir).close()  # creates and migrates the database if it is new
+    conn = connect(data_dir / "hall.db")
+    try:
+        print(tokens.create(conn, args.role, args.counter, args.label))
+    finally:
+        conn.close()
+    return 0
+
+
+def cmd_config_check(args) -> int:
+    """Validate a config file; name the bad key."""
+    settings.load_file(args.file)
+    print(f"{args.file}: OK")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser."""
+    parser = argparse.ArgumentParser(prog="kiosk", description="Queue controller for a customer-service hall.")
+    parser.add_argument("--log-level", default=_env("KIOSK_LOG_LEVEL", "INFO"),
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the hall (simulated devices unless the config names real ones)")
+    run.add_argument("--config", default=_env("KIOSK_CONFIG"), help="TOML config file [KIOSK_CONFIG]")
+    run.add_argument("--data-dir", default=_env("KIOSK_DATA_DIR", "data"), help="data directory [KIOSK_DATA_DIR]")
+    run.add_argument("--host", default=_env("KIOSK_HOST", "127.0.0.1"), help="address to listen on [KIOSK_HOST]")
+    run.add_argument("--port", type=int, default=int(_env("KIOSK_PORT", "8080")), help="port [KIOSK_PORT]")
+    run.add_argument("--threads", type=int, default=int(_env("KIOSK_THREADS", "40")),
+                     help="HTTP worker threads; each live screen holds one [KIOSK_THREADS]")
+    run.set_defaults(func=cmd_run)
+
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="create a bearer token and print it")
+    create.add_argument("--role", required=True, choices=tokens.ROLES)
+    create.add_argument("--counter", type=int, help="the counter a counter token is bound to")
+    create.add_argument("--label", help="a note for whom the token is")
+    create.add_argument("--data-dir", default=_env("KIOSK_DATA_DIR", "data"))
+    create.set_defaults(func=cmd_token_create)
+
+    config = sub.add_parser("config", help="configuration").add_subparsers(dest="config_command", required=True)
+    check = config.add_parser("check", help="validate a config file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kiosk`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except HallError as exc:
+        print(f"kiosk: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The hall's devices: built from the config, fed from the event stream, resynced from the database.
+
+Calls reach displays and speech only through committed events (never inline in a request): the event
+dispatcher calls :meth:`DeviceManager.on_events`, which rebuilds the call board from the database and pushes
+it to every display, and queues one announcement per call or recall.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from .display.board import CallView, load_board
+from .display.texts import announcement, counter_text, hall_text
+from .drivers import registry
+from .drivers.base import Device, DeviceError, Dispenser, Display, Printer, Speech
+from .errors import NotFound
+from .settings import HallConfig
+
+log = logging.getLogger(__name__)
+
+BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired"}
+
+
+class DeviceManager:
+    """Owns the device objects of the current config."""
+
+    def __init__(self, reader: Callable, config: Callable[[], HallConfig], dispense: Callable[[str], dict]):
+        self._reader = reader
+        self._config = config
+        self._dispense = dispense
+        self.devices: dict[str, Device] = {}
+
+    def load(self, cfg: HallConfig) -> None:
+        """Replace the devices with those of ``cfg`` and show the current state on every display."""
+        self.stop()
+        devices = {}
+        for spec in cfg.data["devices"]:
+            device = registry.build(spec)
+            if isinstance(device, Dispenser):
+                device.bind(self._dispense)
+            try:
+                device.start()
+            except DeviceError as exc:
+                device.note_error(exc.message)
+                log.warning("device %s did not start: %s", device.name, exc.message)
+            devices[device.name] = device
+        self.devices = devices
+        self.resync()
+
+    def stop(self) -> None:
+        """Close every device."""
+        for device in self.devices.values():
+            try:
+                device.stop()
+            except Exception:
+                log.exception("device %s did not stop cleanly", device.name)
+
+    @property
+    def printer(self) -> Printer | None:
+        """The ticket printer, if one is configured."""
+        return next((d for d in self.devices.values() if isinstance(d, Printer)), None)
+
+    @property
+    def speech(self) -> Speech | None:
+        """The voice, if one is configured."""
+        return next((d for d in self.devices.values() if isinstance(d, Speech)), None)
+
+    def get(self, name: str) -> Device:
+        """Return a device by name or raise NotFound."""
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise NotFound(f"There is no device {name!r}.", code="unknown_device") from None
+
+    def states(self) -> list[dict]:
+        """Return every device's state."""
+        return [d.state() for d in self.devices.values()]
+
+    def resync(self, blink_counters: frozenset[int] = frozenset()) -> None:
+        """Show the database's current state on every display."""
+        cfg = self._config()
+        board = load_board(self._reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"])
+        hall = cfg.data["hall"]
+        welcome = {"zh-CN": hall["welcome"], "en": hall["welcome_en"]}
+        for device in list(self.devices.values()):
+            if not isinstance(device, Display):
+                continue
+            if device.spec["kind"] == "counter_display":
+                counter = device.spec["counter"]
+                text = counter_text(board, counter, cfg.languages, blink=counter in blink_counters)
+            else:
+                text = hall_text(board, cfg.languages, welcome, blink=bool(blink_counters))
+            self._show(device, text)
+
+    @staticmethod
+    def _show(device: Display, text) -> None:
+        try:
+            device.show(text)
+        except DeviceError as exc:
+            if device.last_error != exc.message:
+                log.warning("display %s: %s", device.name, exc.message)
+            device.note_error(exc.message)
+
+    def on_events(self, events: list[dict]) -> None:
+        """Update displays and queue announcements for a batch of committed events."""
+        if not any(e["type"] in BOARD_EVENTS for e in events):
+            return
+        calls = [e for e in events if e["type"] in ("called", "recalled")]
+        self.resync(frozenset(e["counter"] for e in calls))
+        speech = self.speech
+        if speech is None:
+            return
+        cfg = self._config()
+        for event in calls:
+            counter = cfg.counters.get(event["counter"])
+            if counter is None:
+                continue
+            call = CallView(event["data"]["number"], event["counter"], counter["name"], counter["name_en"],
+                            event["type"], "", event["id"])
+            try:
+                speech.announce(announcement(call, cfg.languages))
+            except DeviceError as exc:
+                speech.note_error(exc.message)

@@ -1,0 +1,159 @@
+"""The event fan-out: committed event rows go from the writer to displays, speech and SSE clients.
+
+The writer hands each committed batch to :meth:`EventBus.publish`, which only queues it; one dispatcher
+thread delivers batches in commit order to subscribers (callbacks) and to each open stream's bounded queue.
+A slow stream that falls behind is closed (its client reconnects and resumes from ``Last-Event-ID``), so
+nobody can stall the hall.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+PUBLIC_TYPES = ("issued", "called", "recalled", "transferred", "served", "no_show", "expired", "void",
+                "paused", "resumed")
+_STOP = object()
+
+
+def public_event(event: dict, tz: dt.tzinfo) -> dict:
+    """Return the part of an event that any screen may show: numbers, services, counters; no personal data."""
+    data = event["data"] if isinstance(event["data"], dict) else json.loads(event["data"] or "{}")
+    out = {"id": event["id"], "type": event["type"],
+           "at": dt.datetime.fromtimestamp(event["at"], tz).isoformat(timespec="seconds"),
+           "counter": event["counter"]}
+    if event["ticket_id"] is not None:
+        out["ticket"] = {"id": event["ticket_id"], "number": data.get("number"), "service": data.get("service"),
+                         "priority": data.get("priority")}
+    for key in ("recalls", "to_counter", "from_service"):
+        if key in data:
+            out[key] = data[key]
+    return out
+
+
+def events_after(conn: sqlite3.Connection, last_id: int, limit: int = 500) -> list[dict]:
+    """Return the public events committed after ``last_id`` (for a stream that resumes)."""
+    marks = ",".join("?" * len(PUBLIC_TYPES))
+    rows = conn.execute(f"SELECT * FROM events WHERE id > ? AND type IN ({marks}) ORDER BY id LIMIT ?",
+                        (last_id, *PUBLIC_TYPES, limit)).fetchall()
+    return [dict(row) for row in rows]
+
+
+class Stream:
+    """One client's view of the event stream: a bounded queue the dispatcher fills."""
+
+    def __init__(self, maxsize: int):
+        self.queue: queue.Queue = queue.Queue(maxsize)
+        self.overflowed = False
+
+    def offer(self, events: list[dict]) -> None:
+        """Queue events for this client; on overflow mark the stream so it closes."""
+        for event in events:
+            try:
+                self.queue.put_nowait(event)
+            except queue.Full:
+                self.overflowed = True
+                return
+
+
+class EventBus:
+    """Delivers committed events, in order, on its own thread."""
+
+    def __init__(self, stream_queue_size: int = 1000):
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._subscribers: list[Callable[[list[dict]], None]] = []
+        self._streams: set[Stream] = set()
+        self._lock = threading.Lock()
+        self._stream_queue_size = stream_queue_size
+        self._thread = threading.Thread(target=self._run, name="event-fanout", daemon=True)
+        self.last_delivery = time.monotonic()
+        self.pending = 0
+
+    def start(self) -> None:
+        """Start the dispatcher thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued, then stop."""
+        if self._thread.is_alive():
+            self._inbox.put(_STOP)
+            self._thread.join(timeout)
+
+    def alive(self) -> bool:
+        """Tell whether the dispatcher thread runs."""
+        return self._thread.is_alive()
+
+    def subscribe(self, callback: Callable[[list[dict]], None]) -> None:
+        """Call ``callback(events)`` on the dispatcher thread for every committed batch."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[list[dict]], None]) -> None:
+        """Stop calling a callback."""
+        with self._lock:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+    def open_stream(self) -> Stream:
+        """Open a stream for one client; close it with :meth:`close_stream`."""
+        stream = Stream(self._stream_queue_size)
+        with self._lock:
+            self._streams.add(stream)
+        return stream
+
+    def close_stream(self, stream: Stream) -> None:
+        """Forget a client's stream."""
+        with self._lock:
+            self._streams.discard(stream)
+
+    def stream_count(self) -> int:
+        """Return how many streams are open."""
+        with self._lock:
+            return len(self._streams)
+
+    def publish(self, events: list[dict]) -> None:
+        """Queue a committed batch for delivery (called by the writer; never blocks)."""
+        self.pending += 1
+        self._inbox.put(events)
+
+    def _run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            batch = []
+            stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.extend(item)
+                self.pending -= 1
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._deliver(batch)
+            self.last_delivery = time.monotonic()
+            if stop:
+                return
+
+    def _deliver(self, batch: list[dict]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+            streams = list(self._streams)
+        for callback in subscribers:
+            try:
+                callback(batch)
+            except Exception:
+                log.exception("an event subscriber failed (%s)", getattr(callback, "__qualname__", callback))
+        public = [e for e in batch if e["type"] in PUBLIC_TYPES]
+        if public:
+            for stream in streams:
+                stream.offer(public)

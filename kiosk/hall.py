@@ -1,0 +1,196 @@
+"""The hall: one object that wires config, store, writer, event fan-out and devices, and offers the actions.
+
+The API and the devices call these methods; the methods run queue changes on the writer (reading the config
+at the moment the change runs) and read answers through this thread's read connection.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from . import counter_ops, estimates, roster, settings, tickets
+from .clock import SystemClock, business_day, iso
+from .devices import DeviceManager
+from .display.ticket import build_layout
+from .drivers.base import DeviceError
+from .errors import BadRequest, Conflict, HallError, Unavailable
+from .events import EventBus
+from .settings import HallConfig
+from .store import Store
+from .writer import Tx, Writer
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.toml"
+
+COUNTER_ACTIONS: dict[str, Callable] = {
+    "next": counter_ops.next_ticket,
+    "recall": counter_ops.recall,
+    "no-show": counter_ops.no_show,
+    "finish": counter_ops.finish,
+    "call": counter_ops.call_ticket,
+    "transfer": counter_ops.transfer,
+    "pause": lambda tx, cfg, cid: counter_ops.set_paused(tx, cfg, cid, True),
+    "resume": lambda tx, cfg, cid: counter_ops.set_paused(tx, cfg, cid, False),
+}
+
+
+class Hall:
+    """A running hall: the queue, its config and its devices."""
+
+    def __init__(self, data_dir: str | Path, config: dict, *, config_path: str | Path | None = None,
+                 clock=None):
+        self.data_dir = Path(data_dir)
+        self.config = HallConfig(config)
+        self.config_path = Path(config_path) if config_path else self.data_dir / CONFIG_NAME
+        self.clock = clock or SystemClock()
+        self.store = Store(self.data_dir)
+        self.bus = EventBus()
+        self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self.bus.publish,
+                             before_batch=self._roll_over)
+        self.devices = DeviceManager(self.store.reader, lambda: self.config, self._dispense)
+        self._day: str | None = None
+        self._print_lock = threading.Lock()
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    def start(self) -> "Hall":
+        """Start the writer and the fan-out, roll the business day over if needed, open the devices."""
+        self.writer.start()
+        self.bus.start()
+        self.change(lambda tx, cfg: None)  # runs the roll-over before anyone is served
+        self.bus.subscribe(self.devices.on_events)
+        self.devices.load(self.config)
+        return self
+
+    def stop(self) -> None:
+        """Stop taking work, finish what is queued, close devices and the database."""
+        self.writer.stop()
+        self.bus.stop()
+        self.devices.stop()
+        self.store.close()
+
+    def change(self, op: Callable, *args, **kwargs) -> Any:
+        """Run ``op(tx, config, *args)`` on the writer with the config in force when it runs."""
+        return self.writer.run(lambda tx: op(tx, self.config, *args, **kwargs))
+
+    def _roll_over(self, tx: Tx) -> None:
+        cfg = self.config
+        today = business_day(tx.now, cfg.tz, cfg.day_start)
+        if today != self._day:
+            stored = tx.one("SELECT value FROM meta WHERE key = 'business_day'")
+            if stored is None or stored[0] != today:
+                tickets.expire_before(tx, today)
+            self._day = today
+
+    # -- tickets ------------------------------------------------------------------------------------------
+    def issue_ticket(self, service: str, priority: str = "normal", agent_code: str | None = None,
+                     source: str = "kiosk") -> dict:
+        """Issue and print a ticket; if the printer is not ready or fails, no ticket stays waiting (503)."""
+        cfg = self.config
+        svc = cfg.service(service)
+        printer = self.devices.printer
+        if printer is not None:
+            status = printer.status()
+            if not status.ready:
+                raise Unavailable(f"Sorry, {status.problem()}. Please ask at the guide desk.",
+                                  code="printer_unavailable")
+        ticket_id = self.change(tickets.issue, service, priority, agent_code, source)
+        view = self.ticket_view(ticket_id)
+        if printer is not None:
+            try:
+                with self._print_lock:
+                    printer.print_ticket(build_layout(view, svc, cfg.data["hall"]))
+            except DeviceError as exc:
+                printer.note_error(exc.message)
+                self.writer.run(tickets.void, ticket_id, exc.message)
+                raise Unavailable(f"Sorry, {exc.message}; no ticket was issued. Please ask at the guide desk.",
+                                  code="printer_unavailable") from None
+        return view
+
+    def _dispense(self, service: str) -> dict:
+        try:
+            return {"ok": True, "ticket": self.issue_ticket(service, source="dispenser")}
+        except HallError as exc:
+            return {"ok": False, **exc.to_dict()}
+
+    def ticket_view(self, ticket_id: int) -> dict:
+        """Return a ticket as the public sees it (no agent code), with ``ahead`` and the estimated wait."""
+        conn = self.store.reader()
+        cfg = self.config
+        row = tickets.get_row(conn, ticket_id)
+        waiting = row["status"] == "waiting"
+        ahead = estimates.ahead_of(conn, cfg, row) if waiting else 0
+        wait = estimates.estimated_wait(conn, cfg, row["service"], ahead, vip=row["priority"] == "vip") if waiting else 0
+        view = {"id": row["id"], "number": row["number"], "service": row["service"], "priority": row["priority"],
+                "status": row["status"], "issued_at": iso(row["issued_at"], cfg.tz), "ahead": ahead,
+                "estimated_wait_s": wait, "counter": row["counter"], "called_at": iso(row["called_at"], cfg.tz),
+                "recalls": row["recalls"]}
+        counter = cfg.counters.get(row["counter"])
+        if counter is not None:
+            view["counter_name"], view["counter_name_en"] = counter["name"], counter["name_en"]
+        return view
+
+    # -- counters -----------------------------------------------------------------------------------------
+    def counter_action(self, counter_id: int, action: str, **kwargs) -> dict | None:
+        """Run a counter action; return the ticket it concerns (None when ``next`` finds nobody)."""
+        op = COUNTER_ACTIONS.get(action)
+        if op is None:
+            raise BadRequest(f"Unknown counter action {action!r}.", code="unknown_action")
+        result = self.change(op, counter_id, **kwargs)
+        if action in ("pause", "resume"):
+            return self.counter_view(counter_id)
+        return None if result is None else self.ticket_view(result)
+
+    def counter_view(self, counter_id: int) -> dict:
+        """Return a counter's config, state and current ticket."""
+        cfg = self.config
+        counter = cfg.counter(counter_id)
+        conn = self.store.reader()
+        row = counter_ops.current(conn, counter_id)
+        return {"id": counter_id, "name": counter["name"], "name_en": counter["name_en"],
+                "services": counter["services"], "green_channel": counter["green_channel"],
+                "paused": counter_ops.is_paused(conn, counter_id),
+                "current": None if row is None else self.ticket_view(row["id"])}
+
+    # -- configuration and roster -------------------------------------------------------------------------
+    def apply_config(self, data: dict) -> None:
+        """Check that nothing in use disappears, save the config, and apply it without a restart."""
+        new = HallConfig(data)
+        old_devices = self.config.data["devices"]
+        self.writer.run(self._swap_config, new)
+        if new.data["devices"] != old_devices:
+            self.devices.load(new)
+        else:
+            self.devices.resync()
+
+    def _swap_config(self, tx: Tx, new: HallConfig) -> None:
+        used = {r[0] for r in tx.execute("SELECT DISTINCT service FROM tickets WHERE status IN ('waiting', 'called')")}
+        gone = sorted(used - set(new.services))
+        if gone:
+            raise Conflict(f"Service {gone[0]!r} still has customers waiting or at a counter; "
+                           "serve or transfer them before removing it.", code="service_in_use")
+        serving = {r[0] for r in tx.execute("SELECT counter FROM tickets WHERE status = 'called'")}
+        gone_counters = sorted(serving - set(new.counters))
+        if gone_counters:
+            raise Conflict(f"Counter {gone_counters[0]} is serving a customer; finish before removing it.",
+                           code="counter_in_use")
+        try:
+            settings.save_file(new.data, self.config_path)
+        except OSError as exc:
+            raise HallError(f"The config could not be saved to {self.config_path}: {exc.strerror}. "
+                            "Nothing was changed.", code="config_not_saved", status=500) from None
+        self.config = new
+        log.info("config replaced through the API and saved to %s", self.config_path)
+
+    def import_roster(self, body: bytes, content_type: str) -> dict:
+        """Replace the Starlight roster from an upload; report accepted and rejected rows."""
+        rows = roster.parse_upload(body, content_type)
+        today = tickets.local_date(self.clock.now(), self.config)
+        accepted, rejected = roster.sort_rows(rows, self.config, today)
+        if rows and not accepted:
+            raise HallError("No row of the roster could be accepted; the old roster is kept.",
+                            code="roster_rejected", status=422, rejected=rejected)
+        self.writer.run(roster.replace, accepted)
+        return {"accepted": len(accepted), "rejected": len(rejected), "rejections": rejected}

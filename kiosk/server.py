@@ -1,0 +1,50 @@
+"""Serving the hall with waitress (a production WSGI server), and a clean stop on SIGTERM or Ctrl-C."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from waitress.server import create_server
+
+from .api import create_app
+
+log = logging.getLogger(__name__)
+
+
+class HallServer:
+    """The WSGI server bound to a port, serving one hall."""
+
+    def __init__(self, hall, host: str, port: int, *, threads: int = 40):
+        self.hall = hall
+        self.app = create_app(hall, {"MAX_STREAMS": max(threads - 8, 1)})
+        self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
+                                    channel_timeout=60, connection_limit=500, clear_untrusted_proxy_headers=True)
+        self.host, self.port = host, self.server.effective_port
+
+    @property
+    def url(self) -> str:
+        """The base URL the server answers on."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        """Serve until SIGTERM, SIGINT or :meth:`close`; then stop the hall."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            self.server.run()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            log.info("stopping: finishing queued work and closing the database")
+            self.server.close()
+            self.hall.stop()
+
+    def close(self) -> None:
+        """Stop serving (from another thread)."""
+        self.server.close()
+
+    @staticmethod
+    def _on_signal(signum, frame):
+        raise SystemExit(0)

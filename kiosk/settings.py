@@ -1,0 +1,274 @@
+"""The hall's configuration: its schema, loading from TOML or JSON, cross-checks and saving.
+
+The config is validated whole, once, into plain dicts; :class:`HallConfig` wraps the result with the look-ups
+the queue needs. Unknown keys and bad values raise :class:`~kiosk.errors.ConfigError` naming the key's path.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import json
+import os
+import re
+import tempfile
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .drivers.registry import check_device
+from .errors import ConfigError, NotFound
+from .schema import Field, Section, TableList, join_path
+
+LANGUAGES = ("zh-CN", "en")
+DEVICE_KINDS = ("printer", "counter_display", "hall_display", "dispenser", "speech")
+PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
+ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def _nonempty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def _identifier(value: str) -> str | None:
+    return None if ID_RE.match(value) else "must be 1-32 lowercase letters, digits, '-' or '_', starting with a letter"
+
+
+def _prefix(value: str) -> str | None:
+    return None if PREFIX_RE.match(value) else "must be one or two capital letters (A-Z)"
+
+
+def _between(low: float, high: float):
+    def check(value):
+        return None if low <= value <= high else f"must be between {low} and {high}"
+    return check
+
+
+def _time_of_day(value: str) -> str | None:
+    try:
+        dt.time.fromisoformat(value)
+    except ValueError:
+        return "must be a time of day as HH:MM, such as \"06:00\""
+    return None
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not a known time zone (such as \"Asia/Shanghai\")"
+    return None
+
+
+def _languages(value: list) -> str | None:
+    if not value:
+        return "must name at least one language"
+    bad = [v for v in value if v not in LANGUAGES]
+    if bad:
+        return f"{bad[0]!r} is not supported (choose from {', '.join(LANGUAGES)})"
+    if len(set(value)) != len(value):
+        return "names a language twice"
+    return None
+
+
+def _credit(value: Any) -> str | None:
+    if value == "strict":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "must be a whole number of minutes (0-480) or the word \"strict\""
+    return None if 0 <= value <= 480 else "must be between 0 and 480 minutes, or \"strict\""
+
+
+def _device_kind(value: str) -> str | None:
+    return None if value in DEVICE_KINDS else f"must be one of {', '.join(DEVICE_KINDS)}"
+
+
+STRING = Field(str, check=_nonempty)
+
+SCHEMA = Section({
+    "hall": Section({
+        "name": Field(str, "客户服务中心", _nonempty),
+        "name_en": Field(str, "Customer Service Centre", _nonempty),
+        "languages": Field(list, lambda: ["zh-CN", "en"], _languages, item=Field(str)),
+        "public_url": Field(str, "http://127.0.0.1:8080",
+                            lambda v: None if re.match(r"^https?://[^\s/]+", v) else "must be an http(s) URL"),
+        "welcome": Field(str, "欢迎光临", _nonempty),
+        "welcome_en": Field(str, "Welcome", _nonempty),
+    }),
+    "business_day": Section({
+        "start": Field(str, "06:00", _time_of_day),
+        "timezone": Field(str, "Asia/Shanghai", _timezone),
+    }),
+    "queue": Section({
+        "default_service_minutes": Field(float, 5.0, _between(0.5, 240)),
+        "service_time_window": Field(int, 20, _between(1, 1000)),
+        "last_calls_shown": Field(int, 6, _between(1, 50)),
+    }),
+    "priority": Section({
+        "starlight_credit_minutes": Field(object, 15, _credit),
+        "vip_prefix": Field(str, "V", _prefix),
+    }),
+    "services": TableList(Section({
+        "id": Field(str, check=_identifier),
+        "name": STRING,
+        "name_en": STRING,
+        "prefix": Field(str, check=_prefix),
+    }), unique=("id", "prefix"), min_rows=1),
+    "counters": TableList(Section({
+        "id": Field(int, check=_between(1, 999)),
+        "name": STRING,
+        "name_en": Field(str, ""),
+        "services": Field(list, item=Field(str)),
+        "green_channel": Field(bool, False),
+    }), unique=("id",), min_rows=1),
+    "starlight": Section({
+        "branches": TableList(Section({
+            "id": Field(str, check=_identifier),
+            "name": STRING,
+            "quota": Field(int, check=_between(0, 10000)),
+        }), unique=("id", "name")),
+    }),
+    "devices": TableList(Section({
+        "name": Field(str, check=_identifier),
+        "kind": Field(str, check=_device_kind),
+        "type": Field(str, "simulated", _nonempty),
+        "counter": Field(int, 0, _between(0, 999)),
+        "services": Field(list, list, item=Field(str)),
+        "options": Field(dict, dict),
+    }), unique=("name",)),
+})
+
+
+def _cross_check(cfg: dict) -> None:
+    """Check what one key cannot know alone: references between services, counters and devices."""
+    services = {s["id"] for s in cfg["services"]}
+    vip = cfg["priority"]["vip_prefix"]
+    for i, svc in enumerate(cfg["services"]):
+        if svc["prefix"] == vip:
+            raise ConfigError(f"services[{i}].prefix", f"{vip!r} is the VIP series (priority.vip_prefix)")
+    counters = {c["id"] for c in cfg["counters"]}
+    for i, counter in enumerate(cfg["counters"]):
+        path = f"counters[{i}].services"
+        if not counter["services"]:
+            raise ConfigError(path, "must list at least one service")
+        for j, sid in enumerate(counter["services"]):
+            if sid not in services:
+                raise ConfigError(join_path(path, j), f"{sid!r} is not a configured service")
+        if not counter["name_en"]:
+            counter["name_en"] = f"Counter {counter['id']}"
+    for i, dev in enumerate(cfg["devices"]):
+        path = f"devices[{i}]"
+        if dev["kind"] == "counter_display" and dev["counter"] not in counters:
+            raise ConfigError(f"{path}.counter", "must name a configured counter for a counter display")
+        if dev["kind"] == "dispenser" and not dev["services"]:
+            raise ConfigError(f"{path}.services", "must list the service of each dispenser button")
+        problem = check_device(dev)
+        if problem:
+            raise ConfigError(f"{path}.{problem[0]}", problem[1])
+        for j, sid in enumerate(dev["services"]):
+            if sid not in services:
+                raise ConfigError(f"{path}.services[{j}]", f"{sid!r} is not a configured service")
+    kinds = [d["kind"] for d in cfg["devices"]]
+    if kinds.count("printer") > 1:
+        raise ConfigError("devices", "names more than one ticket printer")
+    if kinds.count("speech") > 1:
+        raise ConfigError("devices", "names more than one speech device")
+
+
+def validate(data: Any) -> dict:
+    """Validate raw config data (parsed TOML or JSON) and return the full config with defaults."""
+    cfg = SCHEMA.validate(data, "")
+    _cross_check(cfg)
+    return cfg
+
+
+def parse_toml(text: str) -> dict:
+    """Parse and validate TOML text; a syntax error is reported with its line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", f"is not valid TOML: {exc}") from None
+    return validate(data)
+
+
+def parse_json(text: str | bytes) -> dict:
+    """Parse and validate a JSON document of the same shape as the TOML file."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError("(body)", f"is not valid JSON: {exc}") from None
+    return validate(data)
+
+
+def default_text() -> str:
+    """Return the text of the default config shipped with the package (``config/hall.toml``)."""
+    return importlib.resources.files("kiosk.defaults").joinpath("hall.toml").read_text(encoding="utf-8")
+
+
+def load_file(path: str | os.PathLike) -> dict:
+    """Read and validate a TOML config file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("(file)", f"{path} is not UTF-8 text") from None
+    return parse_toml(text)
+
+
+def to_toml(cfg: dict) -> str:
+    """Write a validated config as TOML."""
+    return tomli_w.dumps(cfg)
+
+
+def save_file(cfg: dict, path: str | os.PathLike) -> None:
+    """Write the config atomically (a temp file renamed over the old one), so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(to_toml(cfg))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class HallConfig:
+    """A validated config with the look-ups the queue, the API and the devices use."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.services = {s["id"]: s for s in data["services"]}
+        self.counters = {c["id"]: c for c in data["counters"]}
+        self.branches = {b["id"]: b for b in data["starlight"]["branches"]}
+        self.tz = zoneinfo.ZoneInfo(data["business_day"]["timezone"])
+        self.day_start = dt.time.fromisoformat(data["business_day"]["start"])
+        self.vip_prefix = data["priority"]["vip_prefix"]
+        credit = data["priority"]["starlight_credit_minutes"]
+        self.strict = credit == "strict"
+        self.credit_s = 0 if self.strict else credit * 60
+        self.languages = data["hall"]["languages"]
+
+    def service(self, sid: str) -> dict:
+        """Return the service named ``sid`` or raise NotFound."""
+        try:
+            return self.services[sid]
+        except (KeyError, TypeError):
+            raise NotFound(f"There is no service {sid!r}.", code="unknown_service") from None
+
+    def counter(self, cid: int) -> dict:
+        """Return the counter ``cid`` or raise NotFound."""
+        try:
+            return self.counters[cid]
+        except (KeyError, TypeError):
+            raise NotFound(f"There is no counter {cid!r}.", code="unknown_counter") from None
+
+    def devices(self, kind: str) -> list[dict]:
+        """Return the configured devices of one kind."""
+        return [d for d in self.data["devices"] if d["kind"] == kind]

@@ -1,0 +1,88 @@
+"""Ticket life-cycle operations that are not a counter's: issue, void and the business-day roll-over.
+
+Each function runs on the writer (``op(tx, ...)``) inside one transaction with its event row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+
+from . import roster
+from .clock import business_day
+from .errors import BadRequest, Conflict, NotFound
+from .settings import HallConfig
+from .writer import Tx
+
+log = logging.getLogger(__name__)
+
+PRIORITIES = ("normal", "starlight", "vip")
+FINAL_STATES = ("served", "no_show", "expired", "void")
+SOURCES = ("kiosk", "guide", "dispenser", "api")
+
+_NEXT_NUMBER = ("INSERT INTO number_seq (prefix, business_day, last) VALUES (?, ?, 1) "
+                "ON CONFLICT (prefix, business_day) DO UPDATE SET last = last % 999 + 1 RETURNING last")
+
+
+def local_date(ts: float, cfg: HallConfig) -> dt.date:
+    """Return the calendar date in the hall's time zone."""
+    return dt.datetime.fromtimestamp(ts, cfg.tz).date()
+
+
+def issue(tx: Tx, cfg: HallConfig, service_id: str, priority: str = "normal",
+          agent_code: str | None = None, source: str = "kiosk") -> int:
+    """Issue a ticket and return its id.
+
+    The number is the service's prefix (the VIP series for VIP tickets) and the next of three digits for
+    this business day, wrapping after 999. A Starlight ticket needs a valid roster entry.
+    """
+    service = cfg.service(service_id)
+    if priority not in PRIORITIES:
+        raise BadRequest(f"priority must be one of {', '.join(PRIORITIES)}.", code="bad_priority")
+    if priority == "starlight":
+        roster.check_agent(tx.conn, agent_code, local_date(tx.now, cfg))
+    elif agent_code is not None:
+        raise BadRequest("agent_code is only used with Starlight tickets.", code="unexpected_agent_code")
+    day = business_day(tx.now, cfg.tz, cfg.day_start)
+    prefix = cfg.vip_prefix if priority == "vip" else service["prefix"]
+    seq = tx.one(_NEXT_NUMBER, (prefix, day))[0]
+    number = f"{prefix}{seq:03d}"
+    cur = tx.execute(
+        "INSERT INTO tickets (number, prefix, seq, business_day, service, priority, agent_code, source, "
+        "status, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)",
+        (number, prefix, seq, day, service_id, priority, agent_code, source, tx.now))
+    tx.emit("issued", ticket_id=cur.lastrowid, number=number, service=service_id, priority=priority)
+    return cur.lastrowid
+
+
+def void(tx: Tx, ticket_id: int, reason: str) -> None:
+    """End a waiting ticket as ``void`` (its ticket could not be printed)."""
+    row = tx.one("UPDATE tickets SET status = 'void', finished_at = ? WHERE id = ? AND status = 'waiting' "
+                 "RETURNING number, service", (tx.now, ticket_id))
+    if row is None:
+        raise Conflict(f"Ticket {ticket_id} is not waiting and cannot be voided.", code="ticket_not_waiting")
+    tx.emit("void", ticket_id=ticket_id, number=row["number"], service=row["service"], reason=reason)
+
+
+def expire_before(tx: Tx, today: str) -> int:
+    """Expire every ticket still waiting or called from a business day before ``today``; return how many."""
+    rows = tx.execute(
+        "UPDATE tickets SET status = 'expired', finished_at = ? "
+        "WHERE status IN ('waiting', 'called') AND business_day < ? RETURNING id, number, service, counter",
+        (tx.now, today)).fetchall()
+    for row in rows:
+        tx.emit("expired", ticket_id=row["id"], counter=row["counter"], number=row["number"],
+                service=row["service"])
+    tx.execute("INSERT INTO meta (key, value) VALUES ('business_day', ?) "
+               "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (today,))
+    if rows:
+        log.info("business day %s began: %d tickets from earlier days expired", today, len(rows))
+    return len(rows)
+
+
+def get_row(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row:
+    """Return a ticket's row or raise NotFound."""
+    row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"There is no ticket {ticket_id}.", code="unknown_ticket")
+    return row
