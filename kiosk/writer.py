@@ -142,7 +142,9 @@ class Writer:
         try:
             conn.execute("BEGIN IMMEDIATE")
             if self._before_batch is not None:
-                self._savepoint(tx, self._before_batch, (tx,), {})
+                ok, error = self._savepoint(tx, self._before_batch, (tx,), {})
+                if not ok:
+                    log.error("the start-of-batch check failed and was rolled back: %s", error)
             for fut, op, args, kwargs in batch:
                 if not fut.set_running_or_notify_cancel():
                     continue

@@ -62,7 +62,9 @@ def test_device(name: str):
             device.test_page()
         elif isinstance(device, Display):
             device.show(TEST_TEXT)
-            threading.Timer(3.0, h.devices.resync).start()
+            timer = threading.Timer(3.0, h.devices.resync)  # back to the queue's state after the test text
+            timer.daemon = True
+            timer.start()
         elif isinstance(device, Speech):
             device.announce({"zh-CN": "这是一条测试广播", "en": "This is a test announcement"})
     except DeviceError as exc:

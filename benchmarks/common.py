@@ -1,0 +1,103 @@
+"""Shared benchmark plumbing: a real ``kiosk run`` daemon (waitress) on loopback, HTTP clients, percentiles."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The p-th percentile (0-100) by nearest rank."""
+    ordered = sorted(samples)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def summary_ms(samples: list[float]) -> dict:
+    """Median, p99 and max of latencies given in seconds, in milliseconds."""
+    return {"n": len(samples), "p50_ms": round(percentile(samples, 50) * 1e3, 3),
+            "p99_ms": round(percentile(samples, 99) * 1e3, 3), "max_ms": round(max(samples) * 1e3, 3)}
+
+
+def machine() -> str:
+    """A one-line description of the machine the figures come from."""
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+class Daemon:
+    """``kiosk run`` in its own process on a free port, with a temp data dir unless one is given."""
+
+    def __init__(self, data_dir: str | None = None):
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kiosk-bench-")
+        self.data_dir = Path(data_dir or self._tmp.name)
+        self.proc = None
+        self.host, self.port, self.token = "127.0.0.1", 0, ""
+
+    def __enter__(self) -> "Daemon":
+        self.proc = subprocess.Popen([KIOSK, "--log-level", "WARNING", "run", "--data-dir", str(self.data_dir),
+                                      "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        banner = ""
+        for line in self.proc.stdout:
+            banner += line
+            if "technician token" in line:
+                break
+        self.port = int(re.search(r"running at http://127\.0\.0\.1:(\d+)", banner).group(1))
+        self.token = re.search(r"technician token:\s+(\S+)", banner).group(1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def client(self) -> "Client":
+        """A keep-alive HTTP client to this daemon."""
+        return Client(self.host, self.port, self.token)
+
+
+class Client:
+    """One persistent HTTP/1.1 connection (as a kiosk or a counter PC keeps)."""
+
+    def __init__(self, host: str, port: int, token: str = ""):
+        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, body: dict | None = None, auth: bool = False) -> tuple[int, bytes]:
+        """Send one request and read the whole answer."""
+        headers = dict(self.auth) if auth else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.conn.request(method, path, body=data, headers=headers)
+        resp = self.conn.getresponse()
+        return resp.status, resp.read()
+
+    def timed(self, method: str, path: str, body: dict | None = None, auth: bool = False,
+              expect: tuple[int, ...] = (200, 201, 204)) -> float:
+        """Send one request and return its latency in seconds (fails on an unexpected status)."""
+        start = time.perf_counter()
+        status, payload = self.request(method, path, body, auth)
+        elapsed = time.perf_counter() - start
+        if status not in expect:
+            raise RuntimeError(f"{method} {path} -> {status}: {payload[:200]!r}")
+        return elapsed

@@ -1,0 +1,19 @@
+"""Run every benchmark and print the figures as JSON (copy them into docs/benchmarks.md)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_issue  # noqa: E402
+import bench_next  # noqa: E402
+import bench_throughput  # noqa: E402
+from common import machine  # noqa: E402
+
+if __name__ == "__main__":
+    results = {"machine": machine(), "issue": bench_issue.run(), "next": bench_next.run(),
+               "throughput": bench_throughput.run()}
+    json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
+    print()

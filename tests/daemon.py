@@ -1,0 +1,66 @@
+"""Running the real ``kiosk`` command as a separate process, for tests that kill and restart it."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+class Daemon:
+    """``kiosk run`` on a free loopback port with its own data dir (None: from the environment)."""
+
+    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None):
+        self.data_dir = data_dir
+        self.args = args
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.banner = ""
+
+    def start(self, timeout: float = 20.0) -> "Daemon":
+        """Start the process and wait for its banner and a healthy answer."""
+        where = ["--data-dir", str(self.data_dir)] if self.data_dir is not None else []
+        cmd = [KIOSK, "run", *where, "--port", "0", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     env=self.env)
+        deadline = time.monotonic() + timeout
+        lines = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"kiosk run exited with {self.proc.wait()}: {''.join(lines)}")
+            lines.append(line)
+            if "technician token" in line:
+                break
+        self.banner = "".join(lines)
+        found = re.search(r"running at (http://\S+)", self.banner)
+        assert found, self.banner
+        self.url = found.group(1)
+        assert requests.get(self.url + "/api/v1/health", timeout=5).status_code == 200
+        return self
+
+    @property
+    def technician(self) -> dict:
+        """Headers with the technician token the daemon printed."""
+        token = re.search(r"technician token:\s+(\S+)", self.banner).group(1)
+        return {"Authorization": f"Bearer {token}"}
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or close anything."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        """SIGTERM and wait; return the exit code."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(15)
+        return self.proc.returncode if self.proc else 0
