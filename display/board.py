@@ -66,8 +66,10 @@ def _iso(ts: float | None, tz: dt.tzinfo) -> str | None:
     return None if ts is None else dt.datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
 
 
-def load_board(conn: sqlite3.Connection, counters: dict[int, dict], tz: dt.tzinfo, last_n: int) -> Board:
-    """Build the board from the database for the configured ``counters``."""
+def load_board(conn: sqlite3.Connection, counters: dict[int, dict], tz: dt.tzinfo, last_n: int,
+               since: float = 0.0) -> Board:
+    """Build the board from the database for the configured ``counters``, with the calls made since ``since``
+    (the start of the business day, so yesterday's calls are not shown as the latest)."""
     paused = {r[0] for r in conn.execute("SELECT id FROM counter_state WHERE paused = 1")}
     serving = {r["counter"]: r for r in conn.execute(
         "SELECT counter, number, service, priority, called_at FROM tickets WHERE status = 'called'")}
@@ -81,7 +83,7 @@ def load_board(conn: sqlite3.Connection, counters: dict[int, dict], tz: dt.tzinf
             view.called_at = _iso(row["called_at"], tz)
         board.counters.append(view)
     for ev in conn.execute("SELECT id, at, type, counter, data FROM events WHERE type IN ('called', 'recalled') "
-                           "ORDER BY id DESC LIMIT ?", (last_n,)):
+                           "AND at >= ? ORDER BY id DESC LIMIT ?", (since, last_n)):
         cfg = counters.get(ev["counter"])
         if cfg is None:
             continue

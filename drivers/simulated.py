@@ -49,7 +49,10 @@ class SimulatedPrinter(Printer):
             self.last_ticket_at = time.time()
 
     def test_page(self) -> None:
-        """Keep a test page."""
+        """Keep a test page (or fail as print_ticket does when not ready)."""
+        status = self.status()
+        if not status.ready:
+            raise DeviceError("printer_unavailable", status.problem())
         with self._lock:
             self.printed.append("*** TEST PAGE ***")
 
@@ -120,6 +123,10 @@ class SimulatedSpeech(Speech):
         """Keep the announcement."""
         with self._lock:
             self.spoken.append(dict(sentences))
+
+    def simulate(self, action: dict) -> dict:
+        """A simulated voice has no faults or buttons: every action is refused as not understood."""
+        raise ValueError("a simulated voice takes no simulate actions (use POST /devices/<name>/test)")
 
     def state(self) -> dict:
         """Add the announcements kept."""

@@ -82,6 +82,10 @@ def cmd_run(args) -> int:
 def cmd_token_create(args) -> int:
     """Create a token and print it."""
     data_dir = Path(args.data_dir).resolve()
+    if args.counter is not None:
+        config, _, source = resolve_config(args.config, data_dir)
+        if args.counter not in settings.HallConfig(config).counters:
+            raise HallError(f"There is no counter {args.counter} in {source}.", code="unknown_counter")
     Store(data_dir).close()  # creates and migrates the database if it is new
     conn = connect(data_dir / "hall.db")
     try:
@@ -120,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--counter", type=int, help="the counter a counter token is bound to")
     create.add_argument("--label", help="a note for whom the token is")
     create.add_argument("--data-dir", default=_env("KIOSK_DATA_DIR", "data"))
+    create.add_argument("--config", default=_env("KIOSK_CONFIG"), help="the config whose counters are checked")
     create.set_defaults(func=cmd_token_create)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="config_command", required=True)

@@ -17,6 +17,12 @@ def business_day(ts: float, tz: dt.tzinfo, start: dt.time) -> str:
     return shifted.date().isoformat()
 
 
+def day_began_at(ts: float, tz: dt.tzinfo, start: dt.time) -> float:
+    """Return the instant the business day holding ``ts`` began."""
+    day = dt.date.fromisoformat(business_day(ts, tz, start))
+    return dt.datetime.combine(day, start, tzinfo=tz).timestamp()
+
+
 def iso(ts: float | None, tz: dt.tzinfo) -> str | None:
     """Format an instant as ISO 8601 in the hall's time zone (seconds precision)."""
     if ts is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from .errors import Conflict
-from .selection import pick_next
+from .selection import green_channel_open, pick_next
 from .settings import HallConfig
 from .tickets import get_row
 from .writer import Tx
@@ -79,6 +79,10 @@ def call_ticket(tx: Tx, cfg: HallConfig, counter_id: int, ticket_id: int) -> int
     if ticket["target_counter"] not in (None, counter_id):
         raise Conflict(f"Ticket {ticket['number']} was sent to counter {ticket['target_counter']}.",
                        code="ticket_sent_elsewhere")
+    if (ticket["priority"] == "vip" and not counter["green_channel"] and ticket["target_counter"] is None
+            and green_channel_open(tx.conn, cfg)):
+        raise Conflict(f"Ticket {ticket['number']} is a VIP ticket; the green channel calls it.",
+                       code="vip_for_green_channel")
     row = current(tx.conn, counter_id)
     if row is not None:
         _end(tx, row, "served")

@@ -7,9 +7,10 @@ it to every display, and queues one announcement per call or recall.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable
 
-from .display.board import CallView, load_board
+from .display.board import Board, CallView
 from .display.texts import announcement, counter_text, hall_text
 from .drivers import registry
 from .drivers.base import Device, DeviceError, Dispenser, Display, Printer, Speech
@@ -18,17 +19,20 @@ from .settings import HallConfig
 
 log = logging.getLogger(__name__)
 
-BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired"}
+BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void"}
 
 
 class DeviceManager:
     """Owns the device objects of the current config."""
 
-    def __init__(self, reader: Callable, config: Callable[[], HallConfig], dispense: Callable[[str], dict]):
-        self._reader = reader
+    def __init__(self, board: Callable[[], Board], config: Callable[[], HallConfig],
+                 dispense: Callable[[str], dict]):
+        self._board = board
         self._config = config
         self._dispense = dispense
         self.devices: dict[str, Device] = {}
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
 
     def load(self, cfg: HallConfig) -> None:
         """Replace the devices with those of ``cfg`` and show the current state on every display."""
@@ -47,8 +51,25 @@ class DeviceManager:
         self.devices = devices
         self.resync()
 
+    def resync_later(self, seconds: float) -> None:
+        """Resync every display after a while (after a test text); cancelled by :meth:`stop`."""
+        def fire():
+            with self._timers_lock:
+                self._timers.discard(timer)
+            self.resync()
+
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers.add(timer)
+        timer.start()
+
     def stop(self) -> None:
-        """Close every device."""
+        """Cancel pending resyncs and close every device."""
+        with self._timers_lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
         for device in self.devices.values():
             try:
                 device.stop()
@@ -79,7 +100,7 @@ class DeviceManager:
     def resync(self, blink_counters: frozenset[int] = frozenset()) -> None:
         """Show the database's current state on every display."""
         cfg = self._config()
-        board = load_board(self._reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"])
+        board = self._board()
         hall = cfg.data["hall"]
         welcome = {"zh-CN": hall["welcome"], "en": hall["welcome_en"]}
         for device in list(self.devices.values()):

@@ -38,12 +38,21 @@ def public_event(event: dict, tz: dt.tzinfo) -> dict:
     return out
 
 
-def events_after(conn: sqlite3.Connection, last_id: int, limit: int = 500) -> list[dict]:
-    """Return the public events committed after ``last_id`` (for a stream that resumes)."""
+def events_after(conn: sqlite3.Connection, last_id: int, limit: int = 500) -> tuple[list[dict], bool]:
+    """Return the public events committed after ``last_id`` (for a stream that resumes), oldest first.
+
+    The second value is True when more than ``limit`` were missed: the caller then tells the client to
+    reload the whole board instead of replaying a part of what it missed.
+    """
     marks = ",".join("?" * len(PUBLIC_TYPES))
     rows = conn.execute(f"SELECT * FROM events WHERE id > ? AND type IN ({marks}) ORDER BY id LIMIT ?",
-                        (last_id, *PUBLIC_TYPES, limit)).fetchall()
-    return [dict(row) for row in rows]
+                        (last_id, *PUBLIC_TYPES, limit + 1)).fetchall()
+    return [dict(row) for row in rows[:limit]], len(rows) > limit
+
+
+def last_event_id(conn: sqlite3.Connection) -> int:
+    """Return the id of the newest event (0 when there is none)."""
+    return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
 class Stream:
@@ -148,12 +157,12 @@ class EventBus:
         with self._lock:
             subscribers = list(self._subscribers)
             streams = list(self._streams)
+        public = [e for e in batch if e["type"] in PUBLIC_TYPES]
+        if public:  # streams first: queuing is instant, while a device callback may take a moment
+            for stream in streams:
+                stream.offer(public)
         for callback in subscribers:
             try:
                 callback(batch)
             except Exception:
                 log.exception("an event subscriber failed (%s)", getattr(callback, "__qualname__", callback))
-        public = [e for e in batch if e["type"] in PUBLIC_TYPES]
-        if public:
-            for stream in streams:
-                stream.offer(public)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import counter_ops, estimates, roster, settings, tickets
-from .clock import SystemClock, business_day, iso
+from .clock import SystemClock, business_day, day_began_at, iso
 from .devices import DeviceManager
+from .display.board import Board, load_board
 from .display.ticket import build_layout
 from .drivers.base import DeviceError
 from .errors import BadRequest, Conflict, HallError, Unavailable
@@ -48,9 +49,10 @@ class Hall:
         self.clock = clock or SystemClock()
         self.store = Store(self.data_dir)
         self.bus = EventBus()
+        # The idle tick makes the 06:00 roll-over happen within seconds even when nobody takes a ticket.
         self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self.bus.publish,
-                             before_batch=self._roll_over)
-        self.devices = DeviceManager(self.store.reader, lambda: self.config, self._dispense)
+                             before_batch=self._roll_over, idle_seconds=5.0)
+        self.devices = DeviceManager(self.board, lambda: self.config, self._dispense)
         self._day: str | None = None
         self._print_lock = threading.Lock()
 
@@ -104,7 +106,11 @@ class Hall:
                     printer.print_ticket(build_layout(view, svc, cfg.data["hall"]))
             except DeviceError as exc:
                 printer.note_error(exc.message)
-                self.writer.run(tickets.void, ticket_id, exc.message)
+                try:
+                    self.writer.run(tickets.void, ticket_id, exc.message)
+                except HallError as void_error:  # it ended in the meantime; the customer still has no paper
+                    log.warning("ticket %s could not be voided after a print failure: %s", ticket_id,
+                                void_error.message)
                 raise Unavailable(f"Sorry, {exc.message}; no ticket was issued. Please ask at the guide desk.",
                                   code="printer_unavailable") from None
         return view
@@ -114,6 +120,12 @@ class Hall:
             return {"ok": True, "ticket": self.issue_ticket(service, source="dispenser")}
         except HallError as exc:
             return {"ok": False, **exc.to_dict()}
+
+    def board(self) -> Board:
+        """Return the call board of the current business day, as every screen shows it."""
+        cfg = self.config
+        since = day_began_at(self.clock.now(), cfg.tz, cfg.day_start)
+        return load_board(self.store.reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"], since)
 
     def ticket_view(self, ticket_id: int) -> dict:
         """Return a ticket as the public sees it (no agent code), with ``ahead`` and the estimated wait."""
@@ -176,6 +188,7 @@ class Hall:
         if gone_counters:
             raise Conflict(f"Counter {gone_counters[0]} is serving a customer; finish before removing it.",
                            code="counter_in_use")
+        self._check_nobody_stranded(tx, new)
         try:
             settings.save_file(new.data, self.config_path)
         except OSError as exc:
@@ -184,12 +197,29 @@ class Hall:
         self.config = new
         log.info("config replaced through the API and saved to %s", self.config_path)
 
+    @staticmethod
+    def _check_nobody_stranded(tx: Tx, new: HallConfig) -> None:
+        """Refuse a config under which some waiting customer could never be called."""
+        for service, target in tx.execute("SELECT DISTINCT service, target_counter FROM tickets "
+                                          "WHERE status = 'waiting'"):
+            if target is not None:
+                counter = new.counters.get(target)
+                if counter is None or service not in counter["services"]:
+                    raise Conflict(f"Customers sent to counter {target} for {service!r} are waiting; that counter "
+                                   "must stay and keep serving it.", code="counter_in_use")
+            elif not any(service in c["services"] for c in new.counters.values()):
+                raise Conflict(f"Customers are waiting for {service!r}, but no counter would serve it.",
+                               code="service_unserved")
+
     def import_roster(self, body: bytes, content_type: str) -> dict:
         """Replace the Starlight roster from an upload; report accepted and rejected rows."""
         rows = roster.parse_upload(body, content_type)
         today = tickets.local_date(self.clock.now(), self.config)
         accepted, rejected = roster.sort_rows(rows, self.config, today)
-        if rows and not accepted:
+        if not rows:
+            raise HallError("The roster has no rows; the old roster is kept. (Revoke agents one by one instead.)",
+                            code="roster_empty", status=422)
+        if not accepted:
             raise HallError("No row of the roster could be accepted; the old roster is kept.",
                             code="roster_rejected", status=422, rejected=rejected)
         self.writer.run(roster.replace, accepted)

@@ -48,6 +48,8 @@ def parse_upload(body: bytes, content_type: str) -> list[dict]:
             rows = json.loads(text)
         except ValueError as exc:
             raise BadRequest(f"The roster is not valid JSON: {exc}", code="bad_roster") from None
+        except RecursionError:
+            raise BadRequest("The roster is not valid JSON: it is nested too deeply.", code="bad_roster") from None
         if isinstance(rows, dict) and isinstance(rows.get("rows"), list):
             rows = rows["rows"]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):

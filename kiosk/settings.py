@@ -190,6 +190,8 @@ def parse_toml(text: str) -> dict:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(file)", f"is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError("(file)", "is not valid TOML: values are nested too deeply") from None
     return validate(data)
 
 
@@ -199,6 +201,8 @@ def parse_json(text: str | bytes) -> dict:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError("(body)", f"is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError("(body)", "is not valid JSON: values are nested too deeply") from None
     return validate(data)
 
 

@@ -56,12 +56,17 @@ def issue(tx: Tx, cfg: HallConfig, service_id: str, priority: str = "normal",
 
 
 def void(tx: Tx, ticket_id: int, reason: str) -> None:
-    """End a waiting ticket as ``void`` (its ticket could not be printed)."""
-    row = tx.one("UPDATE tickets SET status = 'void', finished_at = ? WHERE id = ? AND status = 'waiting' "
-                 "RETURNING number, service", (tx.now, ticket_id))
+    """End a ticket whose paper could not be printed as ``void``.
+
+    It may already have been called in the moment between issue and the print failure; it is voided all the
+    same (the counter's board then clears), since nobody holds that ticket.
+    """
+    row = tx.one("UPDATE tickets SET status = 'void', finished_at = ? WHERE id = ? "
+                 "AND status IN ('waiting', 'called') RETURNING number, service, counter", (tx.now, ticket_id))
     if row is None:
-        raise Conflict(f"Ticket {ticket_id} is not waiting and cannot be voided.", code="ticket_not_waiting")
-    tx.emit("void", ticket_id=ticket_id, number=row["number"], service=row["service"], reason=reason)
+        raise Conflict(f"Ticket {ticket_id} has already ended and cannot be voided.", code="ticket_ended")
+    tx.emit("void", ticket_id=ticket_id, counter=row["counter"], number=row["number"], service=row["service"],
+            reason=reason)
 
 
 def expire_before(tx: Tx, today: str) -> int:
@@ -82,6 +87,8 @@ def expire_before(tx: Tx, today: str) -> int:
 
 def get_row(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row:
     """Return a ticket's row or raise NotFound."""
+    if not -2 ** 63 <= ticket_id < 2 ** 63:  # beyond any SQLite integer, so no such ticket
+        raise NotFound(f"There is no ticket {ticket_id}.", code="unknown_ticket")
     row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
     if row is None:
         raise NotFound(f"There is no ticket {ticket_id}.", code="unknown_ticket")

@@ -16,7 +16,10 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
+
+from .errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +87,20 @@ class Writer:
         return fut
 
     def run(self, op: Callable[..., Any], *args, timeout: float = 30.0, **kwargs) -> Any:
-        """Run ``op`` on the writer and return its result (or raise its error) once committed."""
-        return self.submit(op, *args, **kwargs).result(timeout)
+        """Run ``op`` on the writer and return its result (or raise its error) once committed.
+
+        If the writer has not started the operation within ``timeout``, it is cancelled (it will never run)
+        and :class:`~kiosk.errors.Unavailable` is raised; once started, it is waited for to the end, so a
+        caller is never told "failed" about a change that then commits.
+        """
+        fut = self.submit(op, *args, **kwargs)
+        try:
+            return fut.result(timeout)
+        except FutureTimeout:
+            if fut.cancel():
+                raise Unavailable("The queue is busy right now; nothing was changed. Please try again.",
+                                  code="queue_busy") from None
+            return fut.result()
 
     def alive(self) -> bool:
         """Tell whether the writer thread is running."""

@@ -69,3 +69,11 @@ def test_run_takes_its_settings_from_the_environment(tmp_path):
         assert config["hall"]["name"] == "海淀客服中心"
     finally:
         daemon.stop()
+
+
+def test_counter_token_for_a_counter_the_hall_does_not_have_is_refused(tmp_path):
+    """A token for counter 9 in a hall of five counters is refused, naming the counter, and nothing is stored."""
+    made = kiosk("token", "create", "--role", "counter", "--counter", "9", "--data-dir", str(tmp_path))
+    assert made.returncode != 0
+    assert "no counter 9" in made.stderr
+    assert not (tmp_path / "hall.db").exists()

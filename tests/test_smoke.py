@@ -11,3 +11,29 @@ def test_ticket_taken_at_kiosk_is_called_by_counter_and_shown_on_its_board(hall,
     assert called.status_code == 200
     assert called.json["number"] == "A001" and called.json["counter"] == 1
     wait_until(lambda: hall.devices.get("counter-1-led").text.lines == ("A001",))
+
+
+def test_printed_link_opens_the_tickets_status_page(hall, client):
+    """The link printed on a ticket (/t/<id>) shows its number, that it is waiting, and how many are ahead."""
+    client.post("/api/v1/tickets", json={"service": "general"})
+    second = client.post("/api/v1/tickets", json={"service": "general"}).json
+    assert f"/t/{second['id']}" in hall.devices.printer.printed[-1]
+    page = client.get(f"/t/{second['id']}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "A002" in text and "等候中" in text and "1 ahead of you" in text
+    assert client.get("/t/999").status_code == 404
+
+
+def test_a_ticket_whose_printing_failed_after_it_was_called_is_voided_and_leaves_the_counter(hall, client, token):
+    """In the moment between issue and a print failure a counter may call the ticket; voiding it still works,
+    and the counter's board no longer shows a number nobody holds."""
+    from kiosk import tickets
+
+    ticket = client.post("/api/v1/tickets", json={"service": "general"}).json
+    client.post("/api/v1/counters/1/next", headers=token("counter", 1))
+    wait_until(lambda: hall.devices.get("counter-1-led").text.lines == ("A001",))
+    hall.writer.run(tickets.void, ticket["id"], "paper jammed")
+    assert client.get(f"/api/v1/tickets/{ticket['id']}").json["status"] == "void"
+    assert client.get("/api/v1/counters/1", headers=token("counter", 1)).json["current"] is None
+    wait_until(lambda: hall.devices.get("counter-1-led").text.lines == ("",))

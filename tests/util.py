@@ -14,3 +14,14 @@ def wait_until(predicate: Callable[[], object], timeout: float = 3.0, interval: 
         value = predicate()
     assert value, f"condition not met within {timeout}s"
     return value
+
+
+def assert_error(resp, status: int, code: str) -> dict:
+    """The answer (a Flask test response) has the status and only the error body, with the given code and a
+    message a person can read; returns the error object."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
+    return body["error"]

@@ -7,6 +7,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..errors import HallError
+from .. import pages
 from . import admin, counters, display, public
 
 log = logging.getLogger(__name__)
@@ -26,15 +27,18 @@ def create_app(hall, test_config: dict | None = None) -> Flask:
     app.extensions["hall"] = hall
     for module in (public, counters, display, admin):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
+    app.register_blueprint(pages.bp)
 
     @app.errorhandler(HallError)
     def hall_error(exc: HallError):
-        return jsonify(exc.to_dict()), exc.status
+        headers = {"WWW-Authenticate": 'Bearer realm="hall"'} if exc.status == 401 else {}
+        return jsonify(exc.to_dict()), exc.status, headers
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = HTTP_CODES.get(exc.code, "http_error")
-        return jsonify({"error": {"code": code, "message": exc.description}}), exc.code
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow on 405
+        return jsonify({"error": {"code": code, "message": exc.description}}), exc.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -1,8 +1,6 @@
 """The technician's resources: config, devices, the Starlight roster."""
 from __future__ import annotations
 
-import threading
-
 from flask import Blueprint, jsonify, request
 
 from .. import roster, settings, tickets
@@ -62,9 +60,7 @@ def test_device(name: str):
             device.test_page()
         elif isinstance(device, Display):
             device.show(TEST_TEXT)
-            timer = threading.Timer(3.0, h.devices.resync)  # back to the queue's state after the test text
-            timer.daemon = True
-            timer.start()
+            h.devices.resync_later(3.0)  # back to the queue's state after the test text
         elif isinstance(device, Speech):
             device.announce({"zh-CN": "这是一条测试广播", "en": "This is a test announcement"})
     except DeviceError as exc:
@@ -90,6 +86,7 @@ def simulate_device(name: str):
         raise HallError(exc.message, code=exc.code, status=503) from None
     if isinstance(device, Display):
         h.devices.resync()
+        result = device.state()  # what it shows after the resync, not before
     return jsonify(result)
 
 

@@ -51,14 +51,17 @@ def requires(*roles: str):
     return wrap
 
 
-def counter_access(view):
-    """Decorate a counter view: a counter token bound to that counter, or a technician token."""
-    @functools.wraps(view)
-    def checked(counter_id: int, *args, **kwargs):
-        who = identity()
-        require_role(who, "counter")
-        if who.role == "counter" and who.counter != counter_id:
-            raise Forbidden(f"This token belongs to counter {who.counter}, not counter {counter_id}.",
-                            code="wrong_counter")
-        return view(counter_id, *args, **kwargs)
-    return checked
+def counter_access(*also: str):
+    """Decorate a counter view: a counter token bound to that counter, a technician token, or a token of one of
+    the roles in ``also`` (for views that only read)."""
+    def wrap(view):
+        @functools.wraps(view)
+        def checked(counter_id: int, *args, **kwargs):
+            who = identity()
+            require_role(who, "counter", *also)
+            if who.role == "counter" and who.counter != counter_id:
+                raise Forbidden(f"This token belongs to counter {who.counter}, not counter {counter_id}.",
+                                code="wrong_counter")
+            return view(counter_id, *args, **kwargs)
+        return checked
+    return wrap

@@ -15,7 +15,10 @@ def json_object(optional: bool = False) -> dict:
     if not request.is_json:
         raise BadRequest("Send a JSON object with 'Content-Type: application/json'.", code="expected_json",
                          status=415)
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested too deeply for the JSON parser
+        data = None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="bad_json")
     return data

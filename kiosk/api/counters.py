@@ -18,7 +18,7 @@ def list_counters():
 
 
 @bp.get("/counters/<int:counter_id>")
-@counter_access
+@counter_access("manager", "guide")
 def get_counter(counter_id: int):
     """One counter's state and current ticket."""
     return jsonify(hall().counter_view(counter_id))
@@ -29,7 +29,7 @@ def _ticket_or_204(view):
 
 
 @bp.post("/counters/<int:counter_id>/next")
-@counter_access
+@counter_access()
 def next_ticket(counter_id: int):
     """Finish the current ticket as served and call the next (204 when nobody waits)."""
     json_object(optional=True)
@@ -37,7 +37,7 @@ def next_ticket(counter_id: int):
 
 
 def _simple(action: str):
-    @counter_access
+    @counter_access()
     def view(counter_id: int):
         json_object(optional=True)
         return jsonify(hall().counter_action(counter_id, action))
@@ -51,7 +51,7 @@ for _action in ("recall", "no-show", "finish", "pause", "resume"):
 
 
 @bp.post("/counters/<int:counter_id>/call")
-@counter_access
+@counter_access()
 def call_ticket(counter_id: int):
     """Call one named waiting ticket."""
     data = json_object()
@@ -60,7 +60,7 @@ def call_ticket(counter_id: int):
 
 
 @bp.post("/counters/<int:counter_id>/transfer")
-@counter_access
+@counter_access()
 def transfer(counter_id: int):
     """Send the current ticket to another service (and optionally one counter), keeping its place."""
     data = json_object()

@@ -7,9 +7,8 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
-from ..display.board import load_board
 from ..errors import HallError
-from ..events import events_after, public_event
+from ..events import events_after, last_event_id, public_event
 from .auth import hall
 
 bp = Blueprint("display", __name__)
@@ -22,10 +21,7 @@ MAX_STREAMS = 32
 @bp.get("/display")
 def board():
     """The current call of each counter and the latest calls."""
-    h = hall()
-    cfg = h.config
-    board = load_board(h.store.reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"])
-    return jsonify(board.to_dict())
+    return jsonify(hall().board().to_dict())
 
 
 def _sse(event: dict) -> str:
@@ -38,18 +34,24 @@ def events():
     h = hall()
     if h.bus.stream_count() >= current_app.config.get("MAX_STREAMS", MAX_STREAMS):
         raise HallError("Too many screens are connected; try again shortly.", code="too_many_streams", status=503)
-    last = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
-    last_id = int(last) if last.isdigit() else None
+    last = (request.headers.get("Last-Event-ID") or request.args.get("after") or "").strip()
+    last_id = int(last) if last.isascii() and last.isdigit() else None
     max_s = float(current_app.config.get("STREAM_MAX_S", STREAM_MAX_S))
     tz = h.config.tz
-    stream = h.bus.open_stream()
-    backlog = events_after(h.store.reader(), last_id) if last_id is not None else []
+    stream = h.bus.open_stream()  # opened before reading the backlog, so nothing falls between the two
+    conn = h.store.reader()
+    backlog, missed_too_many = events_after(conn, last_id) if last_id is not None else ([], False)
+    if missed_too_many:
+        backlog = []
+        last_id = last_event_id(conn)
 
     def generate():
         seen = backlog[-1]["id"] if backlog else (last_id or 0)
         ends = time.monotonic() + max_s
         try:
             yield "retry: 2000\n\n"
+            if missed_too_many:  # the client missed too much to replay: it reloads /display instead
+                yield f"id: {last_id}\nevent: resync\ndata: {{}}\n\n"
             for event in backlog:
                 yield _sse(public_event(event, tz))
             while not stream.overflowed:
