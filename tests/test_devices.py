@@ -1,0 +1,304 @@
+"""The simulated devices through the API: the ticket printer and its faults, the counter LEDs and the hall strip,
+the voice, the dispenser buttons, and the technician's device list, test and simulate actions.
+
+Displays and speech follow committed events on a background thread, so their checks wait with `wait_until`.
+"""
+import pytest
+
+from kiosk.api import create_app
+from util import assert_error, wait_until
+
+API = "/api/v1"
+
+
+
+def waiting(client) -> dict:
+    return {s["id"]: s["waiting"] for s in client.get(f"{API}/services").json["services"]}
+
+
+def simulate(client, tech, device, action):
+    return client.post(f"{API}/devices/{device}/simulate", json=action, headers=tech)
+
+
+def public_events(hall) -> list[str]:
+    """The event stream's backlog from the start, as text."""
+    return create_app(hall, {"STREAM_MAX_S": 0}).test_client().get(f"{API}/events?after=0").get_data(as_text=True)
+
+
+# -- the ticket printer ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fault", ["paper_out", "offline", "cover_open"])
+def test_printer_not_ready_refuses_ticket_and_nothing_waits(client, tech, hall, fault):
+    """A001 is waiting; the printer is switched to a fault (paper out, offline, cover open); a kiosk asks for a
+    ticket: 503 `printer_unavailable` with a message for the customer, the waiting counts are unchanged and
+    nothing more is printed. After the fault is cleared, the next ticket is A002."""
+    assert client.post(f"{API}/tickets", json={"service": "general"}).json["number"] == "A001"
+    before = waiting(client)
+    printer = hall.devices.get("ticket-printer")
+    printed = len(printer.printed)
+    assert simulate(client, tech, "ticket-printer", {"fault": fault}).status_code == 200
+    err = assert_error(client.post(f"{API}/tickets", json={"service": "general"}), 503, "printer_unavailable")
+    assert "guide desk" in err["message"]
+    assert waiting(client) == before
+    assert len(printer.printed) == printed
+    assert simulate(client, tech, "ticket-printer", {"clear": True}).status_code == 200
+    assert client.post(f"{API}/tickets", json={"service": "general"}).json["number"] == "A002"
+
+
+def test_printer_failing_mid_print_voids_the_ticket(client, tech, hall):
+    """A001 prints; the printer is set to fail during printing; the next request gets 503
+    `printer_unavailable`, its ticket (id 2, A002) is `void` with a `void` event, and only A001 waits."""
+    assert client.post(f"{API}/tickets", json={"service": "general"}).status_code == 201
+    assert simulate(client, tech, "ticket-printer", {"fault": "fail_during_print"}).status_code == 200
+    assert_error(client.post(f"{API}/tickets", json={"service": "general"}), 503, "printer_unavailable")
+    voided = client.get(f"{API}/tickets/2")
+    assert voided.json["status"] == "void" and voided.json["number"] == "A002"
+    assert waiting(client)["general"] == 1
+    events = public_events(hall)
+    assert "event: void" in events and '"number": "A002"' in events
+    devices = {d["name"]: d for d in client.get(f"{API}/devices", headers=tech).json["devices"]}
+    assert devices["ticket-printer"]["last_error"]
+
+
+def test_printer_paper_near_end_still_prints(client, tech, hall):
+    """With the paper near its end, a ticket is still issued and printed; the device list reports the paper
+    as `near_end`."""
+    assert simulate(client, tech, "ticket-printer", {"fault": "paper_near_end"}).status_code == 200
+    resp = client.post(f"{API}/tickets", json={"service": "consult"})
+    assert resp.status_code == 201
+    assert resp.json["number"] in hall.devices.get("ticket-printer").printed[-1]
+    printer = next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"]
+                   if d["name"] == "ticket-printer")
+    assert printer["paper"] == "near_end" and printer["online"] is True
+
+
+def test_printer_fault_can_be_switched_off(client, tech):
+    """A paper-out fault switched off with {"fault": "paper_out", "on": false} lets tickets print again."""
+    simulate(client, tech, "ticket-printer", {"fault": "paper_out"})
+    assert client.post(f"{API}/tickets", json={"service": "general"}).status_code == 503
+    state = simulate(client, tech, "ticket-printer", {"fault": "paper_out", "on": False}).json
+    assert state["faults"] == [] and state["paper"] == "ok"
+    assert client.post(f"{API}/tickets", json={"service": "general"}).status_code == 201
+
+
+def test_printed_ticket_holds_what_a_customer_needs(client, hall):
+    """Two customers wait for general business; a third takes A003: the printed ticket shows the hall name,
+    both service names, A003, "前面还有 2 人" / "2 ahead of you", the estimated wait in minutes, and the status
+    link http://127.0.0.1:8080/t/3; a normal ticket carries no priority mark."""
+    for _ in range(2):
+        client.post(f"{API}/tickets", json={"service": "general"})
+    resp = client.post(f"{API}/tickets", json={"service": "general"})
+    assert resp.json["number"] == "A003" and resp.json["ahead"] == 2
+    text = hall.devices.get("ticket-printer").printed[-1]
+    lines = text.splitlines()
+    assert lines[0] == "客户服务中心"
+    assert "综合业务" in lines and "General business" in lines and "A003" in lines
+    assert "前面还有 2 人  2 ahead of you" in lines
+    minutes = round(resp.json["estimated_wait_s"] / 60)
+    assert any(line.startswith(f"预计等候 {minutes} 分钟") and f"about {minutes} min" in line for line in lines)
+    assert f"http://127.0.0.1:8080/t/{resp.json['id']}" in lines
+    assert "星光" not in text and "贵宾" not in text and "VIP" not in text
+
+
+def test_printed_starlight_and_vip_tickets_carry_a_priority_mark_and_no_personal_data(client, tech, token, hall):
+    """A Starlight ticket for agent 王小明 (SL7001) prints "★ 星光服务" / "Starlight priority" and neither the
+    name nor the code; a guide's VIP ticket prints "贵宾 绿色通道" / "VIP green channel" and V001."""
+    roster = ("agent_code,name,branch,valid_from,valid_until\n"
+              "SL7001,王小明,haidian,2026-10-01,2027-03-31\n").encode()
+    client.put(f"{API}/roster/starlight", data=roster, headers={**tech, "Content-Type": "text/csv"})
+    printer = hall.devices.get("ticket-printer")
+    star = client.post(f"{API}/tickets", json={"service": "claims", "priority": "starlight", "agent_code": "SL7001"})
+    assert star.status_code == 201
+    text = printer.printed[-1]
+    assert "★ 星光服务" in text and "Starlight priority" in text and star.json["number"] in text
+    assert "SL7001" not in text and "王小明" not in text
+    vip = client.post(f"{API}/tickets", json={"service": "claims", "priority": "vip"}, headers=token("guide"))
+    text = printer.printed[-1]
+    assert "贵宾 绿色通道" in text and "VIP green channel" in text and "V001" in text
+    assert f"/t/{vip.json['id']}" in text
+
+
+def test_printer_test_page_is_printed(client, tech, hall):
+    """POST /devices/ticket-printer/test prints a test page: 200 with the printer's state, and the simulated
+    printer holds the test page."""
+    resp = client.post(f"{API}/devices/ticket-printer/test", headers=tech)
+    assert resp.status_code == 200 and resp.json["name"] == "ticket-printer"
+    assert hall.devices.get("ticket-printer").printed[-1] == "*** TEST PAGE ***"
+
+
+# -- displays ---------------------------------------------------------------------------------------------------
+
+def test_call_shows_on_counter_led_and_hall_strip(client, tech, hall):
+    """Counter 1 calls A001: its LED shows "A001" and the hall strip shows "请A001号到1号窗口办理" and
+    "Ticket A001, please go to Counter 1"; counter 2's LED stays blank."""
+    client.post(f"{API}/tickets", json={"service": "general"})
+    client.post(f"{API}/counters/1/next", headers=tech)
+    led, strip = hall.devices.get("counter-1-led"), hall.devices.get("hall-strip")
+    wait_until(lambda: led.text.lines == ("A001",))
+    wait_until(lambda: strip.text.lines[:2] == ("请A001号到1号窗口办理", "Ticket A001, please go to Counter 1"))
+    assert hall.devices.get("counter-2-led").text.lines == ("",)
+
+
+def test_hall_strip_shows_latest_call_first(client, tech, hall):
+    """Counter 1 calls A001, then counter 5 calls A002: the hall strip's first lines are A002's call to the
+    green-channel counter, followed by A001's."""
+    for _ in range(2):
+        client.post(f"{API}/tickets", json={"service": "general"})
+    client.post(f"{API}/counters/1/next", headers=tech)
+    client.post(f"{API}/counters/5/next", headers=tech)
+    strip = hall.devices.get("hall-strip")
+    wait_until(lambda: strip.text.lines == ("请A002号到5号窗口 绿色通道办理", "Ticket A002, please go to Counter 5 (green channel)",
+                                            "请A001号到1号窗口办理", "Ticket A001, please go to Counter 1"))
+
+
+def test_paused_counter_shows_paused(client, tech, hall):
+    """Counter 3 pauses: its LED shows "暂停服务" / "Paused"; after resuming it is blank again."""
+    assert client.post(f"{API}/counters/3/pause", headers=tech).json["paused"] is True
+    led = hall.devices.get("counter-3-led")
+    wait_until(lambda: led.text.lines == ("暂停服务", "Paused"))
+    assert client.post(f"{API}/counters/3/resume", headers=tech).json["paused"] is False
+    wait_until(lambda: led.text.lines == ("",))
+
+
+def test_served_ticket_clears_counter_led(client, tech, hall):
+    """Counter 1 calls A001 and finishes it: the LED goes from "A001" back to blank."""
+    client.post(f"{API}/tickets", json={"service": "general"})
+    client.post(f"{API}/counters/1/next", headers=tech)
+    led = hall.devices.get("counter-1-led")
+    wait_until(lambda: led.text.lines == ("A001",))
+    client.post(f"{API}/counters/1/finish", headers=tech)
+    wait_until(lambda: led.text.lines == ("",))
+
+
+def test_unplugged_display_is_resynced_when_plugged_back(client, tech, hall):
+    """Counter 1's LED is unplugged (shown offline in the device list); counter 1 calls A001 meanwhile and
+    the LED misses it. Plugged back in, it shows A001 at once."""
+    state = simulate(client, tech, "counter-1-led", {"unplugged": True})
+    assert state.status_code == 200 and state.json["online"] is False
+    devices = {d["name"]: d for d in client.get(f"{API}/devices", headers=tech).json["devices"]}
+    assert devices["counter-1-led"]["online"] is False
+    led, later = hall.devices.get("counter-1-led"), hall.devices.get("counter-5-led")
+    updates = later.updates
+    client.post(f"{API}/tickets", json={"service": "general"})
+    client.post(f"{API}/counters/1/next", headers=tech)
+    wait_until(lambda: later.updates > updates)  # the displays after counter 1's have been updated
+    assert led.text.lines == ("",)
+    plugged = simulate(client, tech, "counter-1-led", {"unplugged": False})
+    assert plugged.json["online"] is True
+    assert plugged.json["lines"] == ["A001"]
+    assert led.text.lines == ("A001",)
+
+
+def test_display_test_flashes_test_text(client, tech, hall):
+    """POST /devices/counter-2-led/test shows the test text on that LED (answer 200 with its lines)."""
+    resp = client.post(f"{API}/devices/counter-2-led/test", headers=tech)
+    assert resp.status_code == 200
+    assert resp.json["lines"][0] == "8888 测试"
+
+
+def test_display_test_on_an_unplugged_display_is_503(client, tech):
+    """Testing an unplugged display answers 503 `device_unavailable` naming the display."""
+    simulate(client, tech, "hall-strip", {"unplugged": True})
+    err = assert_error(client.post(f"{API}/devices/hall-strip/test", headers=tech), 503, "device_unavailable")
+    assert "hall-strip" in err["message"]
+
+
+# -- speech ----------------------------------------------------------------------------------------------------
+
+def test_each_call_and_recall_is_announced_in_both_languages(client, tech, hall):
+    """Counter 2 calls A001 and recalls it: the voice keeps two announcements, each with the Chinese sentence
+    "请A001号到2号窗口办理" and the English "Ticket A001, please go to Counter 2"."""
+    client.post(f"{API}/tickets", json={"service": "general"})
+    client.post(f"{API}/counters/2/next", headers=tech)
+    client.post(f"{API}/counters/2/recall", headers=tech)
+    voice = hall.devices.get("voice")
+    wait_until(lambda: len(voice.spoken) == 2)
+    expected = {"zh-CN": "请A001号到2号窗口办理", "en": "Ticket A001, please go to Counter 2"}
+    assert list(voice.spoken) == [expected, expected]
+
+
+def test_speech_test_is_announced(client, tech, hall):
+    """POST /devices/voice/test speaks a test sentence in both languages."""
+    assert client.post(f"{API}/devices/voice/test", headers=tech).status_code == 200
+    last = hall.devices.get("voice").spoken[-1]
+    assert set(last) == {"zh-CN", "en"} and all(last.values())
+
+
+# -- the dispenser ---------------------------------------------------------------------------------------------
+
+def test_dispenser_button_issues_and_prints_a_ticket(client, tech, hall):
+    """Pressing button 2 of the dispenser issues a consultation ticket B001 through the kiosk's path: it is
+    printed, waits for consultation, and the device list counts the press."""
+    resp = simulate(client, tech, "dispenser", {"press": 2})
+    assert resp.status_code == 200
+    assert resp.json["ok"] is True
+    ticket = resp.json["ticket"]
+    assert ticket["number"] == "B001" and ticket["service"] == "consult" and ticket["status"] == "waiting"
+    assert "B001" in hall.devices.get("ticket-printer").printed[-1]
+    assert waiting(client)["consult"] == 1
+    dispenser = next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"] if d["name"] == "dispenser")
+    assert dispenser["presses"] == 1 and dispenser["buttons"][1] == "consult"
+
+
+def test_dispenser_with_printer_out_of_paper_gives_printer_error_and_no_ticket(client, tech):
+    """With the printer out of paper, pressing button 1 reports the printer error `printer_unavailable` and no
+    ticket; nothing waits."""
+    simulate(client, tech, "ticket-printer", {"fault": "paper_out"})
+    resp = simulate(client, tech, "dispenser", {"press": 1})
+    assert resp.json["ok"] is False
+    assert resp.json["error"]["code"] == "printer_unavailable"
+    assert "ticket" not in resp.json
+    assert sum(waiting(client).values()) == 0
+
+
+# -- the device list and bad actions ----------------------------------------------------------------------------
+
+def test_device_list_shows_every_device_online(client, tech):
+    """GET /devices lists the printer, the dispenser, the hall strip, the five counter LEDs and the voice, each
+    with its kind and online."""
+    devices = client.get(f"{API}/devices", headers=tech).json["devices"]
+    assert [d["name"] for d in devices] == ["ticket-printer", "dispenser", "hall-strip"] + [
+        f"counter-{i}-led" for i in range(1, 6)] + ["voice"]
+    assert all(d["online"] is True for d in devices)
+    assert {d["name"]: d["kind"] for d in devices}["voice"] == "speech"
+
+
+def test_health_reports_offline_device(client, tech):
+    """An offline printer shows as not online in /health's device list."""
+    simulate(client, tech, "ticket-printer", {"fault": "offline"})
+    assert client.get(f"{API}/health").json["devices_online"]["ticket-printer"] is False
+
+
+@pytest.mark.parametrize("device, action", [
+    ("ticket-printer", {"fault": "on_fire"}),
+    ("ticket-printer", {}),
+    ("counter-1-led", {"unplugged": "yes"}),
+    ("counter-1-led", {"fault": "paper_out"}),
+    ("dispenser", {"press": 0}),
+    ("dispenser", {"press": 5}),
+    ("dispenser", {"press": "1"}),
+    ("voice", {"fault": "mute"}),
+])
+def test_simulate_with_a_bad_action_is_400(client, tech, hall, device, action):
+    """A simulate action the device does not understand gets 400 `bad_simulation` and changes nothing: the
+    printer still prints and no ticket was issued by it."""
+    resp = simulate(client, tech, device, action)
+    assert_error(resp, 400, "bad_simulation")
+    assert sum(waiting(client).values()) == 0
+    assert client.post(f"{API}/tickets", json={"service": "general"}).json["number"] == "A001"
+
+
+@pytest.mark.parametrize("path", ["/devices/fax/test", "/devices/fax/simulate"])
+def test_unknown_device_is_404(client, tech, path):
+    """Testing or simulating a device the config does not name gets 404 `unknown_device`."""
+    assert_error(client.post(API + path, json={"press": 1}, headers=tech), 404, "unknown_device")
+
+
+def test_printer_test_page_with_paper_out_is_refused(client, tech, hall):
+    """With the paper out, a technician's test print answers 503 `device_unavailable` saying why, and nothing
+    is printed."""
+    client.post(f"{API}/devices/ticket-printer/simulate", json={"fault": "paper_out"}, headers=tech)
+    printed = len(hall.devices.get("ticket-printer").printed)
+    err = assert_error(client.post(f"{API}/devices/ticket-printer/test", headers=tech), 503, "device_unavailable")
+    assert "paper" in err["message"]
+    assert len(hall.devices.get("ticket-printer").printed) == printed
