@@ -26,9 +26,15 @@ def default_config() -> dict:
 
 
 @pytest.fixture
-def config() -> dict:
-    """The default config, to be changed by a test before the hall starts."""
-    return default_config()
+def config(request) -> dict:
+    """The default config, to be changed by a test before the hall starts.
+
+    A test may pass a function that changes it with ``hall_config(change)`` (tests/util.py)."""
+    cfg = default_config()
+    change = getattr(request, "param", None)
+    if change is not None:
+        change(cfg)
+    return cfg
 
 
 @pytest.fixture
@@ -93,3 +99,39 @@ def live(hall):
     yield server.url
     server.close()
     thread.join(5)
+
+
+@pytest.fixture
+def press(client, token):
+    """Press a button at a counter as its clerk: ``press(1, "next")``, ``press(1, "call", ticket=7)``."""
+    headers = {}
+
+    def do(cid: int, action: str, **body):
+        if cid not in headers:
+            headers[cid] = token("counter", cid)
+        return client.post(f"/api/v1/counters/{cid}/{action}", json=body or None, headers=headers[cid])
+    return do
+
+
+@pytest.fixture
+def take(client, token):
+    """Take a ticket: ``take("general")``, ``take("claims", "vip")``, ``take("general", "starlight", "SL0001")``.
+
+    VIP tickets are issued by the guide desk; the others at the kiosk. Returns the ticket (201 required)."""
+    guide = {}
+
+    def do(service: str = "general", priority: str = "normal", agent_code: str | None = None) -> dict:
+        body = {"service": service, "priority": priority}
+        if agent_code is not None:
+            body["agent_code"] = agent_code
+        headers = guide.setdefault("h", token("guide")) if priority == "vip" else None
+        resp = client.post("/api/v1/tickets", json=body, headers=headers)
+        assert resp.status_code == 201, resp.json
+        return resp.json
+    return do
+
+
+@pytest.fixture
+def read(client):
+    """Read a ticket as the public sees it: ``read(ticket)``."""
+    return lambda t: client.get(f"/api/v1/tickets/{t['id']}").json

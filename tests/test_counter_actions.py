@@ -4,20 +4,9 @@ import sqlite3
 
 import pytest
 
-from conftest import default_config
 
 API = "/api/v1"
 MINUTE = 60
-
-
-@pytest.fixture
-def config(request):
-    """The default config, changed by the test's ``config`` parameter (a function) when it has one."""
-    cfg = default_config()
-    change = getattr(request, "param", None)
-    if change is not None:
-        change(cfg)
-    return cfg
 
 
 def counter4_serves_claims_only(cfg):
@@ -26,34 +15,6 @@ def counter4_serves_claims_only(cfg):
 
 claims_only_at_counter_4 = pytest.mark.parametrize("config", [counter4_serves_claims_only], indirect=True,
                                                    ids=["counter4_claims_only"])
-
-
-@pytest.fixture
-def press(client, token):
-    """Press a button at a counter as its clerk: ``press(1, "next")``, ``press(1, "call", ticket=7)``."""
-    headers = {}
-
-    def do(cid: int, action: str, **body):
-        if cid not in headers:
-            headers[cid] = token("counter", cid)
-        return client.post(f"{API}/counters/{cid}/{action}", json=body or None, headers=headers[cid])
-    return do
-
-
-@pytest.fixture
-def take(client):
-    """Take a normal ticket at the kiosk for a service; returns the ticket."""
-    def do(service: str = "general") -> dict:
-        resp = client.post(f"{API}/tickets", json={"service": service})
-        assert resp.status_code == 201, resp.json
-        return resp.json
-    return do
-
-
-@pytest.fixture
-def read(client):
-    """Read a ticket as the public sees it."""
-    return lambda t: client.get(f"{API}/tickets/{t['id']}").json
 
 
 @pytest.fixture

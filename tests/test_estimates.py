@@ -7,26 +7,11 @@ hall all five counters (1-4 and the green channel 5) serve every service.
 """
 import pytest
 
-from conftest import default_config
+from util import hall_config
 
 API = "/api/v1"
 MINUTE = 60
 DEFAULT_S = 5 * MINUTE
-
-
-@pytest.fixture
-def config(request):
-    """The default config, changed by the test's ``config`` parameter (a function) when it has one."""
-    cfg = default_config()
-    change = getattr(request, "param", None)
-    if change is not None:
-        change(cfg)
-    return cfg
-
-
-def hall_config(change):
-    """Run the test on a hall whose config is the default one changed by ``change(cfg)``."""
-    return pytest.mark.parametrize("config", [change], indirect=True, ids=[change.__name__])
 
 
 def consult_only_at_counter_1(cfg):
@@ -41,42 +26,6 @@ def window_of_two(cfg):
 
 def strict_starlight(cfg):
     cfg["priority"]["starlight_credit_minutes"] = "strict"
-
-
-@pytest.fixture
-def press(client, token):
-    """Press a button at a counter as its clerk: ``press(1, "next")``."""
-    headers = {}
-
-    def do(cid: int, action: str):
-        if cid not in headers:
-            headers[cid] = token("counter", cid)
-        return client.post(f"{API}/counters/{cid}/{action}", headers=headers[cid])
-    return do
-
-
-@pytest.fixture
-def take(client, token):
-    """Take a ticket (VIP through the guide desk, Starlight with an agent code); returns the 201 answer."""
-    guide = {}
-
-    def do(service: str = "general", priority: str = "normal", agent_code: str | None = None) -> dict:
-        body = {"service": service, "priority": priority}
-        if agent_code:
-            body["agent_code"] = agent_code
-        headers = None
-        if priority == "vip":
-            headers = guide.setdefault("h", token("guide"))
-        resp = client.post(f"{API}/tickets", json=body, headers=headers)
-        assert resp.status_code == 201, resp.json
-        return resp.json
-    return do
-
-
-@pytest.fixture
-def read(client):
-    """Read a ticket as the public sees it."""
-    return lambda t: client.get(f"{API}/tickets/{t['id']}").json
 
 
 @pytest.fixture

@@ -43,27 +43,9 @@ def ledger(hall):
 
 
 @pytest.fixture
-def press(client, token):
-    """Press a button at a counter as its clerk: ``press(1, "next")``, ``press(1, "call", ticket=7)``."""
-    headers = {}
-
-    def do(cid: int, action: str, **body):
-        if cid not in headers:
-            headers[cid] = token("counter", cid)
-        return client.post(f"{API}/counters/{cid}/{action}", json=body or None, headers=headers[cid])
-    return do
-
-
-@pytest.fixture
-def take(client, token):
-    """Take a ticket (VIP through the guide desk); returns its id (201 required)."""
-    def do(service: str = "general", priority: str = "normal") -> int:
-        headers = token("guide") if priority == "vip" else None
-        resp = client.post(f"{API}/tickets", json={"service": service, "priority": priority}, headers=headers)
-        assert resp.status_code == 201, resp.json
-        return resp.json["id"]
-    return do
-
+def take_id(take):
+    """Take a ticket (VIP through the guide desk) and return its id."""
+    return lambda *args: take(*args)["id"]
 
 @pytest.fixture
 def printer(client, tech):
@@ -75,14 +57,14 @@ def printer(client, tech):
     return fault
 
 
-def test_each_state_change_appends_exactly_its_event(client, take, press, ledger, printer, clock):
+def test_each_state_change_appends_exactly_its_event(client, take_id, press, ledger, printer, clock):
     """A morning at the hall, step by step: after each request the ledger has gained exactly the event rows
     of that change (issued, called, recalled, transferred, served+called for "next", no_show, paused,
     resumed, void, expired), naming the ticket and the counter."""
-    a1 = take()
+    a1 = take_id()
     assert ledger() == [("issued", a1, None)]
-    a2 = take()
-    vip = take("claims", "vip")
+    a2 = take_id()
+    vip = take_id("claims", "vip")
     assert ledger() == [("issued", a2, None), ("issued", vip, None)]
     press(1, "next")
     assert ledger() == [("called", a1, 1)]
@@ -102,7 +84,7 @@ def test_each_state_change_appends_exactly_its_event(client, take, press, ledger
     press(3, "pause")
     press(3, "resume")
     assert ledger() == [("paused", None, 3), ("resumed", None, 3)]
-    left = take()
+    left = take_id()
     assert ledger() == [("issued", left, None)]
     printer("fail_during_print")
     client.post(f"{API}/tickets", json={"service": "general"})
@@ -113,10 +95,10 @@ def test_each_state_change_appends_exactly_its_event(client, take, press, ledger
     assert ledger() == [("expired", left, None)]
 
 
-def test_event_time_is_the_time_of_the_change_it_records(hall, take, press, clock):
+def test_event_time_is_the_time_of_the_change_it_records(hall, take_id, press, clock):
     """A ticket is issued at 10:00, called at 10:01 and served at 10:04: its `issued`, `called` and `served`
     event rows carry exactly the ticket's issued_at, called_at and finished_at (one transaction, one time)."""
-    t = take()
+    t = take_id()
     clock.advance(MINUTE)
     press(1, "next")
     clock.advance(3 * MINUTE)
@@ -128,7 +110,7 @@ def test_event_time_is_the_time_of_the_change_it_records(hall, take, press, cloc
     assert finished_at - called_at == 3 * MINUTE
 
 
-def test_printer_failure_while_printing_voids_the_ticket_with_its_event(client, hall, take, press, ledger,
+def test_printer_failure_while_printing_voids_the_ticket_with_its_event(client, hall, take_id, press, ledger,
                                                                        printer):
     """The printer jams while printing a ticket: the kiosk gets 503 `printer_unavailable`; the ledger holds
     `issued` then `void` for that ticket, it is not waiting, no counter can call it, and its number is not
@@ -155,11 +137,11 @@ def test_printer_out_of_paper_issues_nothing(client, hall, printer):
     assert snapshot(hall) == before
 
 
-def test_each_ticket_ends_in_exactly_one_final_state(hall, client, take, press, printer, clock):
+def test_each_ticket_ends_in_exactly_one_final_state(hall, client, take_id, press, printer, clock):
     """Tickets end as served (by "next" and by "finish"), no_show, void (printer jam) and expired (the day
     ends). Afterwards each ticket has exactly one final event, matching its status, and asking to end or call
     it again is refused (409) without a second final event."""
-    served_by_next, served_by_finish, absent, leftover = take(), take(), take(), take()
+    served_by_next, served_by_finish, absent, leftover = take_id(), take_id(), take_id(), take_id()
     press(1, "next")
     press(1, "next")
     press(1, "finish")
@@ -182,9 +164,9 @@ def test_each_ticket_ends_in_exactly_one_final_state(hall, client, take, press, 
 
 
 @pytest.fixture
-def busy_hall(take, press):
+def busy_hall(take_id, press):
     """Counter 1 serves A001, A002 waits, A003 was served at counter 2, counter 3 is paused."""
-    serving, waiting, done = take(), take(), take()
+    serving, waiting, done = take_id(), take_id(), take_id()
     press(1, "next")
     press(2, "call", ticket=done)
     press(2, "finish")

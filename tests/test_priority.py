@@ -5,27 +5,12 @@ The default hall has counters 1-4 (one-stop, every service) and counter 5 (green
 """
 import pytest
 
-from conftest import default_config
+from util import hall_config
 
 API = "/api/v1"
 MINUTE = 60
 ROSTER_HEADER = "agent_code,name,branch,valid_from,valid_until,revoked,revoked_reason\n"
 VALID = "2026-11-01,2027-04-30"  # the clock stands at 2026-11-23
-
-
-@pytest.fixture
-def config(request):
-    """The default config, changed by the test's ``config`` parameter (a function) when it has one."""
-    cfg = default_config()
-    change = getattr(request, "param", None)
-    if change is not None:
-        change(cfg)
-    return cfg
-
-
-def hall_config(change):
-    """Run the test on a hall whose config is the default one changed by ``change(cfg)``."""
-    return pytest.mark.parametrize("config", [change], indirect=True, ids=[change.__name__])
 
 
 def counter_cfg(cfg: dict, cid: int) -> dict:
@@ -46,39 +31,6 @@ def strict_starlight(cfg):
 
 def credit_30_minutes(cfg):
     cfg["priority"]["starlight_credit_minutes"] = 30
-
-
-@pytest.fixture
-def press(client, token):
-    """Press a button at a counter as its clerk: ``press(1, "next")``, ``press(1, "call", ticket=7)``."""
-    headers = {}
-
-    def do(cid: int, action: str, **body):
-        if cid not in headers:
-            headers[cid] = token("counter", cid)
-        return client.post(f"{API}/counters/{cid}/{action}", json=body or None, headers=headers[cid])
-    return do
-
-
-@pytest.fixture
-def take(client, token):
-    """Take a ticket: ``take("general")``, ``take("claims", "vip")``, ``take("general", "starlight", "SL0001")``.
-
-    VIP tickets are issued by the guide desk; the others at the kiosk. Returns the ticket (201 required)."""
-    guide = {}
-
-    def do(service: str, priority: str = "normal", agent_code: str | None = None) -> dict:
-        body = {"service": service, "priority": priority}
-        if agent_code is not None:
-            body["agent_code"] = agent_code
-        headers = None
-        if priority == "vip":
-            guide.setdefault("h", token("guide"))
-            headers = guide["h"]
-        resp = client.post(f"{API}/tickets", json=body, headers=headers)
-        assert resp.status_code == 201, resp.json
-        return resp.json
-    return do
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import pytest
+
 
 def wait_until(predicate: Callable[[], object], timeout: float = 3.0, interval: float = 0.01):
     """Poll ``predicate`` until it returns something true; fail the test with its last value on timeout."""
@@ -25,3 +27,8 @@ def assert_error(resp, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
     return body["error"]
+
+
+def hall_config(change: Callable[[dict], None]):
+    """Mark a test to run on a hall whose config is the default one changed by ``change(cfg)``."""
+    return pytest.mark.parametrize("config", [change], indirect=True, ids=[change.__name__])
