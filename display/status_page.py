@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from html import escape
 
+from .ticket import wait_minutes
+
 STATUS_WORDS = {
     "waiting": ("等候中", "Waiting"), "called": ("请到窗口办理", "Please go to the counter"),
     "served": ("已办结", "Served"), "no_show": ("已过号", "Missed"), "expired": ("已过期", "Expired"),
@@ -27,7 +29,7 @@ def render(ticket: dict, hall_name: str) -> str:
     zh, en = STATUS_WORDS.get(ticket["status"], (ticket["status"], ticket["status"]))
     details = ""
     if ticket["status"] == "waiting":
-        minutes = round(ticket["estimated_wait_s"] / 60)
+        minutes = wait_minutes(ticket["estimated_wait_s"])
         details = (f"<p>前面还有 {ticket['ahead']} 人 · {ticket['ahead']} ahead of you</p>"
                    f"<p>预计等候 {minutes} 分钟 · about {minutes} min</p>")
     elif ticket["status"] == "called" and ticket.get("counter_name"):

@@ -32,7 +32,8 @@ class TicketLayout:
         return "\n".join(line for line in lines if line is not None)
 
 
-def _minutes(seconds: int) -> int:
+def wait_minutes(seconds: int) -> int:
+    """Round an estimated wait to whole minutes for people: never "0 minutes" while someone is ahead."""
     return max(1, round(seconds / 60)) if seconds else 0
 
 
@@ -42,7 +43,7 @@ def build_layout(ticket: dict, service: dict, hall: dict) -> TicketLayout:
     zh, en = "zh-CN" in hall["languages"], "en" in hall["languages"]
     names = tuple(n for n, on in ((service["name"], zh), (service["name_en"], en)) if on)
     marks = tuple(m for m, on in zip(PRIORITY_MARKS[ticket["priority"]], (zh, en)) if m and on)
-    ahead, wait = ticket["ahead"], _minutes(ticket["estimated_wait_s"])
+    ahead, wait = ticket["ahead"], wait_minutes(ticket["estimated_wait_s"])
     ahead_parts = [f"前面还有 {ahead} 人" if zh else "", f"{ahead} ahead of you" if en else ""]
     wait_parts = [f"预计等候 {wait} 分钟" if zh else "", f"about {wait} min" if en else ""]
     time_text = ticket["issued_at"].replace("T", " ")[:19]

@@ -19,7 +19,8 @@ from .settings import HallConfig
 
 log = logging.getLogger(__name__)
 
-BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void"}
+BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void",
+                "day_started"}
 
 
 class DeviceManager:

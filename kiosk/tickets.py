@@ -80,6 +80,7 @@ def expire_before(tx: Tx, today: str) -> int:
                 service=row["service"])
     tx.execute("INSERT INTO meta (key, value) VALUES ('business_day', ?) "
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (today,))
+    tx.emit("day_started", day=today, expired=len(rows))  # screens clear yesterday's calls on this
     if rows:
         log.info("business day %s began: %d tickets from earlier days expired", today, len(rows))
     return len(rows)

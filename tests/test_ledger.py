@@ -60,7 +60,7 @@ def printer(client, tech):
 def test_each_state_change_appends_exactly_its_event(client, take_id, press, ledger, printer, clock):
     """A morning at the hall, step by step: after each request the ledger has gained exactly the event rows
     of that change (issued, called, recalled, transferred, served+called for "next", no_show, paused,
-    resumed, void, expired), naming the ticket and the counter."""
+    resumed, void, expired and the new day's `day_started`), naming the ticket and the counter."""
     a1 = take_id()
     assert ledger() == [("issued", a1, None)]
     a2 = take_id()
@@ -92,7 +92,7 @@ def test_each_state_change_appends_exactly_its_event(client, take_id, press, led
     assert (issued, void, voided) == ("issued", "void", jammed)
     clock.set(TUESDAY_0600)
     press(4, "next")
-    assert ledger() == [("expired", left, None)]
+    assert ledger() == [("expired", left, None), ("day_started", None, None)]
 
 
 def test_event_time_is_the_time_of_the_change_it_records(hall, take_id, press, clock):

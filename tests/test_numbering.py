@@ -157,10 +157,12 @@ def test_expired_ticket_is_never_called_and_each_expires_once(hall, client, cloc
 
 
 def test_new_business_day_starts_with_a_clean_call_board(hall, client, clock, next_at):
-    """Monday's last call (A001 at counter 1) is on the board; after 06:00 on Tuesday the hall display has no
-    latest call, no old calls, and the hall strip is back to the welcome text."""
+    """Monday's last call (A001 at counter 1, then finished, so nothing is left to expire) is on the board;
+    after 06:00 on Tuesday the hall display has no latest call, no old calls, and the hall strip is back to
+    the welcome text."""
     issue(client, "general")
     next_at(1)
+    next_at(1)  # A001 served; nobody else waits
     assert client.get(f"{API}/display").json["latest"]["number"] == "A001"
     clock.set(hall_time(24, 6, 0))
     issue(client, "consult")  # the first write of the day rolls it over
