@@ -34,5 +34,5 @@ def test_built_wheel_holds_only_the_kiosk_package(tmp_path):
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"kiosk"}
     for needed in ("kiosk/drivers/base.py", "kiosk/display/board.py", "kiosk/defaults/hall.toml",
-                   "kiosk/cli.py"):
+                   "kiosk/cli.py", "kiosk/openapi.yaml"):
         assert needed in names
