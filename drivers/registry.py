@@ -1,32 +1,46 @@
 """Which driver class serves a device entry of the config, by its ``kind`` and ``type``.
 
-Real drivers (ESC/POS printer, RS-485 bus devices, speech engine) register here as they are added; the
-config check asks :func:`check_device` so an unknown type is rejected with the key's path.
+Each driver registers its class and the schema of its ``options`` table (a :class:`kiosk.schema.Section`, so
+unknown option keys and bad values are rejected with the key's path, e.g. ``devices[0].options.baud``).
+The config check asks :func:`check_device`; the hall builds devices with :func:`build`.
 """
 from __future__ import annotations
 
+from ..errors import ConfigError
+from ..schema import Section
 from .base import Device
 from .simulated import SimulatedDispenser, SimulatedDisplay, SimulatedPrinter, SimulatedSpeech
 
-DRIVERS: dict[tuple[str, str], type[Device]] = {
-    ("printer", "simulated"): SimulatedPrinter,
-    ("counter_display", "simulated"): SimulatedDisplay,
-    ("hall_display", "simulated"): SimulatedDisplay,
-    ("dispenser", "simulated"): SimulatedDispenser,
-    ("speech", "simulated"): SimulatedSpeech,
+NO_OPTIONS = Section({})
+
+DRIVERS: dict[tuple[str, str], tuple[type[Device], Section]] = {
+    ("printer", "simulated"): (SimulatedPrinter, NO_OPTIONS),
+    ("counter_display", "simulated"): (SimulatedDisplay, NO_OPTIONS),
+    ("hall_display", "simulated"): (SimulatedDisplay, NO_OPTIONS),
+    ("dispenser", "simulated"): (SimulatedDispenser, NO_OPTIONS),
+    ("speech", "simulated"): (SimulatedSpeech, NO_OPTIONS),
 }
 
 
-def check_device(spec: dict) -> tuple[str, str] | None:
-    """Return ``(key, problem)`` when no driver can serve the entry, else None."""
+def register(kind: str, type_: str, cls: type[Device], options: Section = NO_OPTIONS) -> None:
+    """Make a driver class available for devices of ``kind`` with ``type = type_``."""
+    DRIVERS[(kind, type_)] = (cls, options)
+
+
+def check_device(spec: dict, path: str) -> dict:
+    """Validate one device entry's type and options (``path`` is the entry's, e.g. ``devices[2]``).
+
+    Returns the options with their defaults filled in; raises ConfigError naming the bad key.
+    """
     if (spec["kind"], spec["type"]) not in DRIVERS:
         types = sorted(t for k, t in DRIVERS if k == spec["kind"])
-        return "type", f"{spec['type']!r} is not a {spec['kind']} driver (available: {', '.join(types)})"
-    if spec["type"] == "simulated" and spec["options"]:
-        return "options", "a simulated device takes no options"
-    return None
+        raise ConfigError(f"{path}.type",
+                          f"{spec['type']!r} is not a {spec['kind']} driver (available: {', '.join(types)})")
+    _cls, options = DRIVERS[(spec["kind"], spec["type"])]
+    return options.validate(spec["options"], f"{path}.options")
 
 
 def build(spec: dict) -> Device:
     """Create the driver object for one validated device entry."""
-    return DRIVERS[(spec["kind"], spec["type"])](spec)
+    cls, _options = DRIVERS[(spec["kind"], spec["type"])]
+    return cls(spec)

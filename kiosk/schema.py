@@ -78,7 +78,8 @@ class Section:
         for key in value:
             if key not in self.fields:
                 known = ", ".join(sorted(self.fields))
-                raise ConfigError(join_path(path, key), f"is not a known key (known here: {known})")
+                hint = f"known here: {known}" if known else "this table takes no keys"
+                raise ConfigError(join_path(path, key), f"is not a known key ({hint})")
         out = {}
         for key, spec in self.fields.items():
             sub = join_path(path, key)

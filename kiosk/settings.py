@@ -164,9 +164,7 @@ def _cross_check(cfg: dict) -> None:
             raise ConfigError(f"{path}.counter", "must name a configured counter for a counter display")
         if dev["kind"] == "dispenser" and not dev["services"]:
             raise ConfigError(f"{path}.services", "must list the service of each dispenser button")
-        problem = check_device(dev)
-        if problem:
-            raise ConfigError(f"{path}.{problem[0]}", problem[1])
+        dev["options"] = check_device(dev, path)
         for j, sid in enumerate(dev["services"]):
             if sid not in services:
                 raise ConfigError(f"{path}.services[{j}]", f"{sid!r} is not a configured service")

@@ -300,3 +300,12 @@ def test_config_that_removes_the_counter_a_customer_was_sent_to_is_refused(clien
     cfg["devices"] = [d for d in cfg["devices"] if d.get("counter") != 4]
     assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 409, "counter_in_use")
     assert client.post(f"{API}/counters/4/next", headers=tech).json["id"] == a001["id"]
+
+
+def test_option_a_simulated_device_does_not_take_is_rejected_with_its_path(client, tech):
+    """A technician gives the simulated printer a baud rate: 422 naming `devices[0].options.baud`, because a
+    simulated device takes no options."""
+    cfg = get_config(client, tech)
+    cfg["devices"][0]["options"] = {"baud": 9600}
+    err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 422, "invalid_config")
+    assert err["path"] == "devices[0].options.baud" and "takes no keys" in err["message"]
