@@ -6,6 +6,7 @@ The clip and chime functions work on 16-bit mono PCM at espeak-ng's 22,050 Hz an
 from __future__ import annotations
 
 import array
+import functools
 import math
 import os
 import shutil
@@ -38,8 +39,9 @@ def silence(seconds: float) -> bytes:
     return b"\0\0" * int(RATE * seconds)
 
 
+@functools.lru_cache(maxsize=8)
 def chime(volume: float = 1.0) -> bytes:
-    """A two-note "ding-dong" (E6 then C6, 0.35 s each, fading out), at ``volume`` (0..1)."""
+    """A two-note "ding-dong" (E6 then C6, 0.35 s each, fading out), at ``volume`` (0..1); made once."""
     samples = array.array("h")
     for freq in (1318.5, 1046.5):
         n = int(RATE * 0.35)

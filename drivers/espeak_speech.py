@@ -83,6 +83,7 @@ class EspeakSpeech(Speech):
         self.player: str | None = None
         self.spoken: collections.deque[dict[str, str]] = collections.deque(maxlen=KEEP)
         self.files: collections.deque[dict] = collections.deque(maxlen=KEEP)
+        self.announced = 0
         self.fallbacks = 0
         self.failures = 0
         self.cache: ClipCache | None = None
@@ -133,8 +134,9 @@ class EspeakSpeech(Speech):
         """Voices, output, queue length, counters, the last announcement and the last error."""
         return {**super().state(), "voice": dict(self.voices), "engine": "pyttsx3 + espeak-ng",
                 "output": self.player or "wav", "folder": str(self._out_dir) if self._out_dir else None,
-                "queue_length": len(self.queue), "announced": len(self.files), "merged": self.queue.merged,
+                "queue_length": len(self.queue), "announced": self.announced, "merged": self.queue.merged,
                 "dropped": self.queue.dropped, "engine_restarts": max(self.engine.starts - 1, 0),
+                "engine_pid": self.engine.pid,
                 "fallbacks": self.fallbacks, "failures": self.failures,
                 "cache": {"clips": len(self.cache) if self.cache else 0,
                           "hits": self.cache.hits if self.cache else 0,
@@ -182,6 +184,7 @@ class EspeakSpeech(Speech):
                   "file": str(path), "seconds": round(audio.duration(pcm), 2), "ready_at": time.time(),
                   "created_at": announcement.created_at, "cached_clips": cached, "clip_files": clip_files}
         self.files.append(record)
+        self.announced += 1
         self.spoken.append(dict(announcement.sentences))
         self._prune()
         if self.player:
