@@ -9,6 +9,7 @@ import array
 import functools
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -98,7 +99,7 @@ def detect_player() -> str | None:
             cards = subprocess.run(["aplay", "-l"], capture_output=True, text=True, timeout=5).stdout
         except (OSError, subprocess.TimeoutExpired):
             return None
-        if "card " in cards:
+        if re.search(r"^card \d+:", cards, re.MULTILINE):
             return "aplay"
     return None
 

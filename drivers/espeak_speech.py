@@ -160,6 +160,10 @@ class EspeakSpeech(Speech):
             except (EngineFailed, audio.AudioError, OSError) as exc:
                 self.failures += 1
                 self._fail(f"{announcement.kind} {announcement.key}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a bug must cost one announcement, not the voice
+                log.exception("voice %s: %s %s failed", self.name, announcement.kind, announcement.key)
+                self.failures += 1
+                self._fail(f"{announcement.kind} {announcement.key}: {type(exc).__name__}: {exc}")
 
     def _fail(self, message: str) -> None:
         if message != self.last_error:

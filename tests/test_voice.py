@@ -194,6 +194,24 @@ def test_a_repeated_phrase_comes_from_the_cache(tmp_path):
     assert voice.state()["cache"]["misses"] == 2
 
 
+def test_repeat_says_the_sentences_again_after_the_pause_and_the_chime_comes_first(tmp_path):
+    """With repeat = 2 and a 1 s pause, A001's announcement is the chime (0.7 s + 0.3 s of silence), then
+    Mandarin, 0.4 s, English, 1 s of silence, and both sentences once more: its length adds up exactly."""
+    voice = voice_device(tmp_path, repeat=2, repeat_pause_s=1.0)
+    voice.start()
+    try:
+        voice.announce(calls("A001")[0])
+        wait_until(lambda: voice.files, timeout=15)
+    finally:
+        voice.stop()
+    record = voice.files[0]
+    once = wav_seconds(record["clip_files"]["zh-CN"]) + 0.4 + wav_seconds(record["clip_files"]["en"])
+    assert wav_seconds(record["file"]) == pytest.approx(0.7 + 0.3 + 2 * once + 1.0, abs=0.01)
+    with wave.open(record["file"], "rb") as wav:
+        start = wav.readframes(int(0.7 * 22050))
+    assert max(abs(int.from_bytes(start[i:i + 2], "little", signed=True)) for i in range(0, 4000, 2)) > 3000
+
+
 # -- the queue's policy, with the real worker --------------------------------------------------------------------
 
 def test_calls_are_spoken_in_order_and_a_waiting_call_absorbs_its_recall(tmp_path):
