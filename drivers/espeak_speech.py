@@ -86,6 +86,7 @@ class EspeakSpeech(Speech):
         self.announced = 0
         self.fallbacks = 0
         self.failures = 0
+        self._failing = False  # the last announcement failed (the device shows offline until one succeeds)
         self.cache: ClipCache | None = None
         self._out_dir: Path | None = None
         self._thread: threading.Thread | None = None
@@ -102,9 +103,12 @@ class EspeakSpeech(Speech):
             log.info("%s voice: %s", LANGUAGE_NAMES[lang], voice)
             self.voices[lang] = voice
         data = self.data_dir or Path("data")
-        self._out_dir = data / "announcements"
-        self._out_dir.mkdir(parents=True, exist_ok=True)
-        self.cache = ClipCache(data / "speech-cache", self.options["cache_clips"])
+        try:
+            self._out_dir = data / "announcements"
+            self._out_dir.mkdir(parents=True, exist_ok=True)
+            self.cache = ClipCache(data / "speech-cache", self.options["cache_clips"])
+        except OSError as exc:
+            raise DeviceError("voice_folder", f"cannot use {data} for announcements: {exc}") from None
         output = self.options["output"]
         self.player = audio.detect_player() if output == "auto" else (None if output == "wav" else output)
         log.info("announcements go to %s", self.player or f"WAV files in {self._out_dir} (no sound device)")
@@ -144,8 +148,6 @@ class EspeakSpeech(Speech):
                 "last_announcement": self.files[-1] if self.files else None}
 
     # -- the announcer thread ----------------------------------------------------------------------------------
-
-    _failing = False
 
     def _run(self) -> None:
         while True:
