@@ -104,9 +104,13 @@ def detect_player() -> str | None:
     return None
 
 
-def play(player: str, path: str | os.PathLike, seconds: float) -> None:
-    """Play a WAV file to the end with ``paplay`` or ``aplay``; raise AudioError when it fails or hangs."""
-    cmd = [player, str(path)] if player == "paplay" else [player, "-q", str(path)]
+def play(player: str, path: str | os.PathLike, seconds: float, device: str = "") -> None:
+    """Play a WAV file to the end with ``paplay`` or ``aplay`` (on ``device``: an ALSA PCM such as
+    ``plughw:1,0``, or a PulseAudio sink; empty for the default); raise AudioError when it fails or hangs."""
+    if player == "paplay":
+        cmd = [player] + ([f"--device={device}"] if device else []) + [str(path)]
+    else:
+        cmd = [player, "-q"] + (["-D", device] if device else []) + [str(path)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 10)
     except (OSError, subprocess.TimeoutExpired) as exc:

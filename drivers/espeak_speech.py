@@ -51,6 +51,8 @@ OPTIONS = Section({
     "repeat_pause_s": Field(float, 1.0, _between(0.0, 10.0)),
     "max_backlog": Field(int, 5, _between(1, 100)),
     "output": Field(str, "auto", lambda v: None if v in OUTPUTS else f"must be one of {', '.join(OUTPUTS)}"),
+    "sound_device": Field(str, "", lambda v: None if re.fullmatch(r"[A-Za-z0-9_.,:=-]{0,64}", v) else
+                          "must be an ALSA PCM or PulseAudio sink name such as plughw:1,0 (empty: the default)"),
     "keep_files": Field(int, 50, _between(1, 10000)),
     "cache_clips": Field(int, 500, _between(0, 100000)),
     "engine_timeout_s": Field(float, 10.0, _between(0.5, 120.0)),
@@ -137,7 +139,7 @@ class EspeakSpeech(Speech):
     def state(self) -> dict:
         """Voices, output, queue length, counters, the last announcement and the last error."""
         return {**super().state(), "voice": dict(self.voices), "engine": "pyttsx3 + espeak-ng",
-                "output": self.player or "wav", "folder": str(self._out_dir) if self._out_dir else None,
+                "output": self.player or "wav", "sound_device": self.options["sound_device"] or "default", "folder": str(self._out_dir) if self._out_dir else None,
                 "queue_length": len(self.queue), "announced": self.announced, "merged": self.queue.merged,
                 "dropped": self.queue.dropped, "engine_restarts": max(self.engine.starts - 1, 0),
                 "engine_pid": self.engine.pid,
@@ -194,7 +196,7 @@ class EspeakSpeech(Speech):
         self.spoken.append(dict(announcement.sentences))
         self._prune()
         if self.player:
-            audio.play(self.player, path, audio.duration(pcm))
+            audio.play(self.player, path, audio.duration(pcm), self.options["sound_device"])
 
     def _clip(self, text: str, voice: str) -> tuple[bytes, bool, str]:
         """One sentence's PCM, whether it came from the cache, and its clip file; synthesized (and cached)

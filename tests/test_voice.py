@@ -245,6 +245,51 @@ def test_a_backed_up_voice_drops_the_stale_calls_and_logs_them(tmp_path, caplog)
     assert [f["key"] for f in voice.files] == ["A003@3", "A004@3"] and voice.state()["dropped"] == 2
 
 
+def test_a_counter_pausing_is_announced(client, tech, hall):
+    """Counter 3 pauses: the voice says "3号窗口暂停服务，请到其他窗口办理" / "Counter 3 is paused, please wait for
+    another counter"."""
+    client.post(f"{API}/counters/3/pause", headers=tech)
+    voice = hall.devices.get("voice")
+    wait_until(lambda: voice.files, timeout=15)
+    assert voice.files[0]["kind"] == "paused"
+    assert voice.spoken[0] == {"zh-CN": "3号窗口暂停服务，请到其他窗口办理",
+                               "en": "Counter 3 is paused, please wait for another counter"}
+
+
+def test_announcements_are_played_one_after_another_with_aplay(tmp_path):
+    """With output = "aplay" on ALSA's null device (this machine has no sound card), two calls are played by
+    the real aplay, in order, and nothing fails."""
+    voice = voice_device(tmp_path, output="aplay", sound_device="null")
+    voice.start()
+    try:
+        for a in calls("A001", "A002"):
+            voice.announce(a)
+        wait_until(lambda: len(voice.files) == 2, timeout=20)
+        wait_until(lambda: len(voice.queue) == 0)
+    finally:
+        voice.stop()
+    state = voice.state()
+    assert state["output"] == "aplay" and state["failures"] == 0 and state["last_error"] is None
+    assert [f["key"] for f in voice.files] == ["A001@3", "A002@3"]
+
+
+def test_a_failing_player_is_reported_and_the_next_call_is_still_made(tmp_path):
+    """aplay cannot open the configured sound device: each announcement's WAV is still written, the failure
+    is counted and shown as the last error naming aplay, and the voice goes on to the next call."""
+    voice = voice_device(tmp_path, output="aplay", sound_device="no-such-pcm")
+    voice.start()
+    try:
+        for a in calls("A001", "A002"):
+            voice.announce(a)
+        wait_until(lambda: voice.failures == 2, timeout=20)
+        assert voice.online() is False  # shown offline until an announcement succeeds again
+    finally:
+        voice.stop()
+    assert [f["key"] for f in voice.files] == ["A001@3", "A002@3"]
+    assert all(os.path.exists(f["file"]) for f in voice.files)
+    assert "aplay failed" in voice.last_error
+
+
 # -- failures --------------------------------------------------------------------------------------------------
 
 def test_a_crashed_engine_is_restarted_and_the_next_call_is_announced(client, tech, hall):
