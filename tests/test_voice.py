@@ -130,11 +130,10 @@ def test_the_configured_template_and_languages_are_spoken(client, tech, hall):
 
 # -- the real voice in the default hall --------------------------------------------------------------------------
 
-def test_a_call_becomes_a_mandarin_and_english_wav_that_differs_by_number(client, tech, hall, caplog):
+def test_a_call_becomes_a_mandarin_and_english_wav_that_differs_by_number(client, tech, hall):
     """Counter 3 calls A001, then A002. Each call is written as one valid WAV under data/announcements (chime,
     Mandarin, English: several seconds long), from a Mandarin clip and an English clip that each last a
-    plausible time; the clips of A001 and A002 differ. The log names the voices in use (cmn-latn-pinyin, not
-    cmn, which reads Hanzi as English-spelled pinyin on Debian 12)."""
+    plausible time; the clips of A001 and A002 differ; the voices are cmn-latn-pinyin and en-us."""
     for _ in range(2):
         client.post(f"{API}/tickets", json={"service": "general"})
     voice = hall.devices.get("voice")
@@ -159,6 +158,18 @@ def test_the_mandarin_voice_chosen_reads_hanzi_itself():
     why the hall speaks with it."""
     assert "switches to en" in (tts_engine.voice_problem("cmn", "zh-CN") or "")
     assert tts_engine.voice_problem("cmn-latn-pinyin", "zh-CN") is None
+
+
+def test_a_configured_voice_that_reads_hanzi_as_english_is_passed_over_and_the_choice_logged(tmp_path, caplog):
+    """A technician configures voice_zh = "cmn": at start the voice logs that cmn was passed over (it switches
+    to English rules) and that it speaks Mandarin with cmn-latn-pinyin."""
+    voice = voice_device(tmp_path, voice_zh="cmn")
+    with caplog.at_level(logging.INFO, logger="kiosk.drivers.espeak_speech"):
+        voice.start()
+    voice.stop()
+    assert "Mandarin voice passed over: cmn: reads zh-CN text with other languages' rules (switches to en)" in caplog.text
+    assert "Mandarin voice: cmn-latn-pinyin" in caplog.text and "English voice: en-us" in caplog.text
+    assert voice.voices == {"zh-CN": "cmn-latn-pinyin", "en": "en-us"}
 
 
 def test_device_list_and_test_sentence_show_the_voice(client, tech, hall):
