@@ -43,17 +43,21 @@ def machine() -> str:
 
 
 class Daemon:
-    """``kiosk run`` in its own process on a free port, with a temp data dir unless one is given."""
+    """``kiosk run`` in its own process on a free port, with a temp data dir unless one is given, and the
+    default config unless a config file is given."""
 
-    def __init__(self, data_dir: str | None = None):
+    def __init__(self, data_dir: str | None = None, config: str | None = None):
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kiosk-bench-")
+        self.config = config
         self.data_dir = Path(data_dir or self._tmp.name)
         self.proc = None
         self.host, self.port, self.token = "127.0.0.1", 0, ""
 
     def __enter__(self) -> "Daemon":
-        self.proc = subprocess.Popen([KIOSK, "--log-level", "WARNING", "run", "--data-dir", str(self.data_dir),
-                                      "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cmd = [KIOSK, "--log-level", "WARNING", "run", "--data-dir", str(self.data_dir), "--port", "0"]
+        if self.config:
+            cmd += ["--config", self.config]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         banner = ""
         for line in self.proc.stdout:
             banner += line

@@ -1,4 +1,4 @@
-"""Words and lines for the hall's devices: LED counter boards, the hall strip, and spoken calls.
+"""Words and lines for the hall's displays: LED counter boards and the hall strip (spoken words: spoken.py).
 
 Pure functions of the :class:`~kiosk.display.board.Board` and the config; no device is touched here.
 """
@@ -44,7 +44,3 @@ def hall_text(board: Board, languages: list[str], welcome: dict[str, str], *, li
     out = [call_line(call, lang) for call in board.last_calls[:lines] for lang in languages]
     return DisplayText(tuple(out), 3 if blink else 0)
 
-
-def announcement(call: CallView, languages: list[str]) -> dict[str, str]:
-    """The sentences a voice speaks for a call or recall, one per language."""
-    return {lang: call_line(call, lang) for lang in languages}

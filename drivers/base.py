@@ -9,8 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+from ..display.spoken import Announcement
 from ..display.texts import DisplayText
 
 
@@ -52,7 +54,11 @@ class PrinterStatus:
 
 
 class Device:
-    """What every device has."""
+    """What every device has.
+
+    ``data_dir`` is the hall's data folder, set by the device manager before ``start`` (a driver that keeps
+    files, such as the voice's WAV files, keeps them under it).
+    """
 
     kind = "device"
 
@@ -60,6 +66,7 @@ class Device:
         self.name = spec["name"]
         self.type = spec["type"]
         self.spec = spec
+        self.data_dir: Path | None = None
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._lock = threading.Lock()
@@ -121,8 +128,10 @@ class Speech(Device):
 
     kind = "speech"
 
-    def announce(self, sentences: dict[str, str]) -> None:
-        """Queue one announcement (one sentence per language, spoken in order)."""
+    def announce(self, announcement: Announcement) -> None:
+        """Queue one announcement (its sentences are spoken in order) and return at once.
+
+        Called on the event fan-out thread: it must never wait for synthesis or playback."""
         raise NotImplementedError
 
 

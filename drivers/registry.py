@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..schema import Section
 from .base import Device
+from .espeak_speech import OPTIONS as ESPEAK_OPTIONS, EspeakSpeech
 from .simulated import SimulatedDispenser, SimulatedDisplay, SimulatedPrinter, SimulatedSpeech
 
 NO_OPTIONS = Section({})
@@ -19,6 +20,7 @@ DRIVERS: dict[tuple[str, str], tuple[type[Device], Section]] = {
     ("hall_display", "simulated"): (SimulatedDisplay, NO_OPTIONS),
     ("dispenser", "simulated"): (SimulatedDispenser, NO_OPTIONS),
     ("speech", "simulated"): (SimulatedSpeech, NO_OPTIONS),
+    ("speech", "espeak"): (EspeakSpeech, ESPEAK_OPTIONS),
 }
 
 

@@ -8,6 +8,7 @@ import collections
 import time
 
 from .base import DeviceError, Dispenser, Display, Printer, PrinterStatus, Speech
+from ..display.spoken import Announcement
 from ..display.texts import DisplayText
 
 KEEP = 200  # how many printed tickets / announcements a simulator remembers
@@ -113,16 +114,16 @@ class SimulatedDisplay(Display):
 
 
 class SimulatedSpeech(Speech):
-    """A voice that keeps the text of each announcement instead of speaking it."""
+    """A voice that keeps each announcement instead of speaking it (``spoken``: the sentences per language)."""
 
     def __init__(self, spec: dict):
         super().__init__(spec)
         self.spoken: collections.deque[dict[str, str]] = collections.deque(maxlen=KEEP)
 
-    def announce(self, sentences: dict[str, str]) -> None:
-        """Keep the announcement."""
+    def announce(self, announcement: Announcement) -> None:
+        """Keep the announcement's sentences."""
         with self._lock:
-            self.spoken.append(dict(sentences))
+            self.spoken.append(dict(announcement.sentences))
 
     def simulate(self, action: dict) -> dict:
         """A simulated voice has no faults or buttons: every action is refused as not understood."""

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from pathlib import Path
 from typing import Callable
 
-from .display.board import Board, CallView
-from .display.texts import announcement, counter_text, hall_text
+from .display.board import Board
+from .display.spoken import Announcement, call_announcement, paused_announcement
+from .display.texts import counter_text, hall_text
 from .drivers import registry
 from .drivers.base import Device, DeviceError, Dispenser, Display, Printer, Speech
 from .errors import NotFound
@@ -19,6 +22,7 @@ from .settings import HallConfig
 
 log = logging.getLogger(__name__)
 
+SPOKEN_EVENTS = ("called", "recalled", "paused")
 BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void",
                 "day_started"}
 
@@ -27,8 +31,9 @@ class DeviceManager:
     """Owns the device objects of the current config."""
 
     def __init__(self, board: Callable[[], Board], config: Callable[[], HallConfig],
-                 dispense: Callable[[str], dict]):
+                 dispense: Callable[[str], dict], data_dir: Path | None = None):
         self._board = board
+        self._data_dir = data_dir
         self._config = config
         self._dispense = dispense
         self.devices: dict[str, Device] = {}
@@ -41,6 +46,7 @@ class DeviceManager:
         devices = {}
         for spec in cfg.data["devices"]:
             device = registry.build(spec)
+            device.data_dir = self._data_dir
             if isinstance(device, Dispenser):
                 device.bind(self._dispense)
             try:
@@ -133,13 +139,24 @@ class DeviceManager:
         if speech is None:
             return
         cfg = self._config()
-        for event in calls:
-            counter = cfg.counters.get(event["counter"])
-            if counter is None:
+        for event in events:
+            announcement = self._announcement(event, cfg)
+            if announcement is None:
                 continue
-            call = CallView(event["data"]["number"], event["counter"], counter["name"], counter["name_en"],
-                            event["type"], "", event["id"])
             try:
-                speech.announce(announcement(call, cfg.languages))
+                speech.announce(announcement)
             except DeviceError as exc:
                 speech.note_error(exc.message)
+
+    @staticmethod
+    def _announcement(event: dict, cfg: HallConfig) -> Announcement | None:
+        """What the voice says for one event: calls, recalls and a counter pausing; nothing for the rest."""
+        if event["type"] not in SPOKEN_EVENTS:
+            return None
+        counter = cfg.counters.get(event["counter"])
+        if counter is None:
+            return None
+        if event["type"] == "paused":
+            return paused_announcement(counter, cfg.templates, cfg.languages, time.time())
+        kind = "call" if event["type"] == "called" else "recall"
+        return call_announcement(kind, event["data"]["number"], counter, cfg.templates, cfg.languages, time.time())

@@ -52,7 +52,7 @@ class Hall:
         # The idle tick makes the 06:00 roll-over happen within seconds even when nobody takes a ticket.
         self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self.bus.publish,
                              before_batch=self._roll_over, idle_seconds=5.0)
-        self.devices = DeviceManager(self.board, lambda: self.config, self._dispense)
+        self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir)
         self._day: str | None = None
         self._print_lock = threading.Lock()
 

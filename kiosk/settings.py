@@ -18,6 +18,7 @@ from typing import Any
 
 import tomli_w
 
+from .display.spoken import DEFAULT_TEMPLATES, placeholder_problem
 from .drivers.registry import check_device
 from .errors import ConfigError, NotFound
 from .schema import Field, Section, TableList, join_path
@@ -87,6 +88,12 @@ def _device_kind(value: str) -> str | None:
 
 STRING = Field(str, check=_nonempty)
 
+
+def _templates(kind: str) -> Section:
+    """The spoken template of one kind of message, one per language (defaults in display/spoken.py)."""
+    check = lambda value: placeholder_problem(value, kind)  # noqa: E731
+    return Section({lang: Field(str, DEFAULT_TEMPLATES[kind][lang], check) for lang in LANGUAGES})
+
 SCHEMA = Section({
     "hall": Section({
         "name": Field(str, "客户服务中心", _nonempty),
@@ -110,6 +117,7 @@ SCHEMA = Section({
         "starlight_credit_minutes": Field(object, 15, _credit),
         "vip_prefix": Field(str, "V", _prefix),
     }),
+    "announcements": Section({kind: _templates(kind) for kind in DEFAULT_TEMPLATES}),
     "services": TableList(Section({
         "id": Field(str, check=_identifier),
         "name": STRING,
@@ -256,6 +264,7 @@ class HallConfig:
         self.strict = credit == "strict"
         self.credit_s = 0 if self.strict else credit * 60
         self.languages = data["hall"]["languages"]
+        self.templates = data["announcements"]
 
     def service(self, sid: str) -> dict:
         """Return the service named ``sid`` or raise NotFound."""

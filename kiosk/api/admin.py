@@ -1,9 +1,12 @@
 """The technician's resources: config, devices, the Starlight roster."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, jsonify, request
 
 from .. import roster, settings, tickets
+from ..display.spoken import sample_announcement
 from ..display.texts import DisplayText
 from ..drivers.base import DeviceError, Display, NotSimulated, Printer, Speech
 from ..errors import BadRequest, Conflict, HallError
@@ -62,7 +65,7 @@ def test_device(name: str):
             device.show(TEST_TEXT)
             h.devices.resync_later(3.0)  # back to the queue's state after the test text
         elif isinstance(device, Speech):
-            device.announce({"zh-CN": "这是一条测试广播", "en": "This is a test announcement"})
+            device.announce(sample_announcement(h.config.languages, time.time()))
     except DeviceError as exc:
         device.note_error(exc.message)
         raise HallError(f"{name}: {exc.message}", code="device_unavailable", status=503) from None

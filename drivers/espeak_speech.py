@@ -1,0 +1,229 @@
+"""The hall's voice: pyttsx3 with espeak-ng, offline, in Mandarin and English (device type ``espeak``).
+
+``announce`` only queues (:mod:`.speech_queue`); one announcer thread owns the engine process
+(:mod:`.tts_engine`), the clip cache (:mod:`.clip_cache`) and the player. For each announcement it gets a clip
+per sentence (from the cache, or synthesized by the pyttsx3 worker, or by ``espeak-ng -w`` when the worker
+fails), joins chime and clips into one WAV in ``DATA/announcements/`` (the audio is then ready), and plays it
+with ``paplay``/``aplay`` when the PC has a sound device. Nothing here can block or fail a call: a failure is
+logged, shown as the device's ``last_error``, and the next announcement is tried afresh.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+
+from ..display.spoken import Announcement
+from ..schema import Field, Section
+from . import audio
+from .base import DeviceError, Speech
+from .clip_cache import ClipCache
+from .speech_queue import SpeechQueue
+from .tts_engine import EngineFailed, EngineProcess, espeak_cli_synth, voice_problem
+
+log = logging.getLogger(__name__)
+
+KEEP = 200  # announcements remembered for the device list and the tests
+LANGUAGE_NAMES = {"zh-CN": "Mandarin", "en": "English"}
+# Tried in order when a voice option is "auto" (and after a configured voice that fails its check).
+CANDIDATES = {"zh-CN": ("cmn-latn-pinyin", "cmn"), "en": ("en-us", "en")}
+OUTPUTS = ("auto", "wav", "aplay", "paplay")
+
+
+def _between(low, high):
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def _voice_name(value: str) -> str | None:
+    return None if re.fullmatch(r"[A-Za-z0-9_/+-]{1,64}", value) else "must be an espeak-ng voice name or \"auto\""
+
+
+OPTIONS = Section({
+    "voice_zh": Field(str, "auto", _voice_name, doc="Mandarin voice; auto = cmn-latn-pinyin, else cmn"),
+    "voice_en": Field(str, "auto", _voice_name, doc="English voice; auto = en-us, else en"),
+    "rate": Field(int, 150, _between(80, 400), doc="words per minute"),
+    "volume": Field(float, 1.0, _between(0.0, 1.0)),
+    "chime": Field(bool, True),
+    "repeat": Field(int, 1, _between(1, 5)),
+    "repeat_pause_s": Field(float, 1.0, _between(0.0, 10.0)),
+    "max_backlog": Field(int, 5, _between(1, 100)),
+    "output": Field(str, "auto", lambda v: None if v in OUTPUTS else f"must be one of {', '.join(OUTPUTS)}"),
+    "sound_device": Field(str, "", lambda v: None if re.fullmatch(r"[A-Za-z0-9_.,:=-]{0,64}", v) else
+                          "must be an ALSA PCM or PulseAudio sink name such as plughw:1,0 (empty: the default)"),
+    "keep_files": Field(int, 50, _between(1, 10000)),
+    "cache_clips": Field(int, 500, _between(0, 100000)),
+    "engine_timeout_s": Field(float, 10.0, _between(0.5, 120.0)),
+})
+
+
+def choose_voice(lang: str, configured: str) -> tuple[str, list[str]]:
+    """The first voice for ``lang`` that passes :func:`voice_problem` (configured first, then the candidates),
+    and the reasons the others before it were passed over; DeviceError when none passes."""
+    tried = [configured] if configured != "auto" else []
+    tried += [v for v in CANDIDATES[lang] if v not in tried]
+    rejected = []
+    for voice in tried:
+        problem = voice_problem(voice, lang)
+        if problem is None:
+            return voice, rejected
+        rejected.append(f"{voice}: {problem}")
+    raise DeviceError("voice_unavailable", f"no {LANGUAGE_NAMES[lang]} voice works ({'; '.join(rejected)})")
+
+
+class EspeakSpeech(Speech):
+    """The offline voice of the hall (see the module docstring)."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.options = spec["options"]
+        self.queue = SpeechQueue(self.options["max_backlog"])
+        self.engine = EngineProcess(self.options["engine_timeout_s"])
+        self.voices: dict[str, str] = {}
+        self.player: str | None = None
+        self.spoken: collections.deque[dict[str, str]] = collections.deque(maxlen=KEEP)
+        self.files: collections.deque[dict] = collections.deque(maxlen=KEEP)
+        self.announced = 0
+        self.fallbacks = 0
+        self.failures = 0
+        self._failing = False  # the last announcement failed (the device shows offline until one succeeds)
+        self.cache: ClipCache | None = None
+        self._out_dir: Path | None = None
+        self._thread: threading.Thread | None = None
+        self._seq = 0
+
+    # -- the device ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Check the voices (logging which are used), prepare the folders, pick the output, start the thread."""
+        for lang, option in (("zh-CN", "voice_zh"), ("en", "voice_en")):
+            voice, rejected = choose_voice(lang, self.options[option])
+            for reason in rejected:
+                log.warning("%s voice passed over: %s", LANGUAGE_NAMES[lang], reason)
+            log.info("%s voice: %s", LANGUAGE_NAMES[lang], voice)
+            self.voices[lang] = voice
+        data = self.data_dir or Path("data")
+        try:
+            self._out_dir = data / "announcements"
+            self._out_dir.mkdir(parents=True, exist_ok=True)
+            self.cache = ClipCache(data / "speech-cache", self.options["cache_clips"])
+        except OSError as exc:
+            raise DeviceError("voice_folder", f"cannot use {data} for announcements: {exc}") from None
+        output = self.options["output"]
+        self.player = audio.detect_player() if output == "auto" else (None if output == "wav" else output)
+        log.info("announcements go to %s", self.player or f"WAV files in {self._out_dir} (no sound device)")
+        self._thread = threading.Thread(target=self._run, name=f"speech-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the announcer after its current announcement and end the engine process."""
+        self.queue.close()
+        if self._thread is not None:
+            self._thread.join(self.options["engine_timeout_s"] + 5)
+        self.engine.stop()
+
+    def online(self) -> bool:
+        """True while the announcer runs and its last announcement did not fail."""
+        return self._thread is not None and self._thread.is_alive() and not self._failing
+
+    def announce(self, announcement: Announcement) -> None:
+        """Queue the announcement (never waits); log a merge or what the backlog dropped."""
+        outcome = self.queue.put(announcement)
+        if outcome.merged:
+            log.info("recall %s merged with its call still waiting to be spoken", announcement.key)
+        for old in outcome.dropped:
+            log.warning("voice backlog over %s: dropped the stale %s %s", self.queue.limit, old.kind, old.key)
+
+    def state(self) -> dict:
+        """Voices, output, queue length, counters, the last announcement and the last error."""
+        return {**super().state(), "voice": dict(self.voices), "engine": "pyttsx3 + espeak-ng",
+                "output": self.player or "wav", "sound_device": self.options["sound_device"] or "default", "folder": str(self._out_dir) if self._out_dir else None,
+                "queue_length": len(self.queue), "announced": self.announced, "merged": self.queue.merged,
+                "dropped": self.queue.dropped, "engine_restarts": max(self.engine.starts - 1, 0),
+                "engine_pid": self.engine.pid,
+                "fallbacks": self.fallbacks, "failures": self.failures,
+                "cache": {"clips": len(self.cache) if self.cache else 0,
+                          "hits": self.cache.hits if self.cache else 0,
+                          "misses": self.cache.misses if self.cache else 0},
+                "last_announcement": self.files[-1] if self.files else None}
+
+    # -- the announcer thread ----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            announcement = self.queue.take()
+            if announcement is None:
+                if self.queue.closed:
+                    return
+                continue
+            try:
+                self._speak(announcement)
+                self._failing = False
+            except (EngineFailed, audio.AudioError, OSError) as exc:
+                self.failures += 1
+                self._fail(f"{announcement.kind} {announcement.key}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a bug must cost one announcement, not the voice
+                log.exception("voice %s: %s %s failed", self.name, announcement.kind, announcement.key)
+                self.failures += 1
+                self._fail(f"{announcement.kind} {announcement.key}: {type(exc).__name__}: {exc}")
+
+    def _fail(self, message: str) -> None:
+        if message != self.last_error:
+            log.warning("voice %s: %s", self.name, message)
+        self.note_error(message)
+        self._failing = True
+
+    def _speak(self, announcement: Announcement) -> None:
+        """Make the announcement's audio, write it (then it is ready), and play it where there is a device."""
+        cached = 0
+        clips, clip_files = [], {}
+        for lang, text in announcement.sentences.items():
+            pcm, hit, clip_files[lang] = self._clip(text, self.voices[lang])
+            clips.append(pcm)
+            cached += hit
+        opts = self.options
+        lead = audio.chime(opts["volume"]) if opts["chime"] else b""
+        pcm = audio.compose(clips, lead=lead, repeat=opts["repeat"], pause_s=opts["repeat_pause_s"])
+        path = self._next_path(announcement)
+        audio.write_wav(path, pcm)
+        record = {"kind": announcement.kind, "key": announcement.key, "sentences": dict(announcement.sentences),
+                  "file": str(path), "seconds": round(audio.duration(pcm), 2), "ready_at": time.time(),
+                  "created_at": announcement.created_at, "cached_clips": cached, "clip_files": clip_files}
+        self.files.append(record)
+        self.announced += 1
+        self.spoken.append(dict(announcement.sentences))
+        self._prune()
+        if self.player:
+            audio.play(self.player, path, audio.duration(pcm), self.options["sound_device"])
+
+    def _clip(self, text: str, voice: str) -> tuple[bytes, bool, str]:
+        """One sentence's PCM, whether it came from the cache, and its clip file; synthesized (and cached)
+        when not in the cache."""
+        rate, volume = self.options["rate"], self.options["volume"]
+        key = ClipCache.key(text, voice, rate, volume)
+        path = self.cache.get(key)
+        if path is not None:
+            return audio.read_pcm(path), True, str(path)
+        scratch = self.cache.scratch(key)
+        try:
+            self.engine.synth(text, voice, rate, volume, str(scratch))
+        except EngineFailed as exc:
+            self._fail(f"pyttsx3 engine: {exc}; falling back to espeak-ng -w")
+            self.fallbacks += 1
+            espeak_cli_synth(text, voice, rate, volume, str(scratch), self.options["engine_timeout_s"])
+        pcm = audio.read_pcm(scratch)
+        return pcm, False, str(self.cache.put(key, scratch))
+
+    def _next_path(self, announcement: Announcement) -> Path:
+        self._seq += 1
+        label = re.sub(r"[^A-Za-z0-9]+", "-", announcement.key).strip("-") or "x"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return self._out_dir / f"{stamp}-{self._seq:05d}-{announcement.kind}-{label}.wav"
+
+    def _prune(self) -> None:
+        """Keep the newest ``keep_files`` announcement files."""
+        files = sorted(self._out_dir.glob("*.wav"))
+        for old in files[:-self.options["keep_files"]]:
+            old.unlink(missing_ok=True)
