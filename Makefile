@@ -6,7 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the hall or its tests need (installed with apt-get when missing; root or sudo).
-SYSTEM_PACKAGES ?=
+# systemd: systemd-analyze, which the install test uses to verify the unit files.
+SYSTEM_PACKAGES ?= systemd
 
 .PHONY: run test bench system-deps clean
 

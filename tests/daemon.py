@@ -17,10 +17,11 @@ KIOSK = str(Path(sys.executable).with_name("kiosk"))
 class Daemon:
     """``kiosk run`` on a free loopback port with its own data dir (None: from the environment)."""
 
-    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None):
+    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None, log: Path | None = None):
         self.data_dir = data_dir
         self.args = args
         self.env = {**os.environ, **(env or {})}
+        self.log = log  # where its stderr (the log) goes; discarded when None
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.banner = ""
@@ -29,8 +30,12 @@ class Daemon:
         """Start the process and wait for its banner and a healthy answer."""
         where = ["--data-dir", str(self.data_dir)] if self.data_dir is not None else []
         cmd = [KIOSK, "run", *where, "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                     env=self.env)
+        stderr = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=self.env)
+        finally:
+            if self.log:
+                stderr.close()
         deadline = time.monotonic() + timeout
         lines = []
         while time.monotonic() < deadline:
@@ -52,6 +57,10 @@ class Daemon:
         """Headers with the technician token the daemon printed."""
         token = re.search(r"technician token:\s+(\S+)", self.banner).group(1)
         return {"Authorization": f"Bearer {token}"}
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the daemon."""
+        self.proc.send_signal(signum)
 
     def kill(self) -> None:
         """SIGKILL: no chance to flush or close anything."""
