@@ -43,7 +43,7 @@ def integrity_problem(path: Path) -> str | None:
         return str(exc)
     if rows == [("ok",)]:
         return None
-    return "; ".join(r[0] for r in rows)
+    return "; ".join(line for r in rows for line in r[0].splitlines() if not line.startswith("***"))
 
 
 def check_at_start(data_dir: Path) -> None:
