@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # systemd: systemd-analyze, which the install test uses to verify the unit files.
 SYSTEM_PACKAGES ?= systemd
 
-.PHONY: run test bench system-deps clean
+.PHONY: run test bench system-deps clean install uninstall
 
 run: $(STAMP)
 	$(BIN)/kiosk run
@@ -37,6 +37,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# For a technician on the hall PC: sudo make install   (upgrade: git pull && sudo make install)
+# DESTDIR=/some/root installs into that folder instead; PREFIX (default /opt/hall-kiosk) is the venv.
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/opt/hall-kiosk)" sh systemd/install.sh
+
+# Keeps the database, the backups and the config.
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/opt/hall-kiosk)" sh systemd/uninstall.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
