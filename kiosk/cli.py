@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import backup, cli_ops, settings, switches, tokens
+from . import backup, cli_ops, logsetup, settings, switches, tokens
 from .errors import HallError
 from .store import Store, connect
 
@@ -157,8 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kiosk`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsetup.setup(args.log_level)
     try:
         return args.func(args)
     except HallError as exc:

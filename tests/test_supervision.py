@@ -5,6 +5,7 @@ subprocess, so what they read is what systemd would read.
 """
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import uuid
@@ -118,12 +119,17 @@ def test_ready_watchdog_only_while_healthy_and_stopping(tmp_path, manager):
 
 
 def test_sigusr2_without_debug_faults_changes_nothing_and_sigusr1_switches_the_traffic_log(tmp_path, manager):
-    """Situation: the daemon runs under a 1 s watchdog without KIOSK_DEBUG_FAULTS; its log goes to a file.
+    """Situation: the daemon runs under a 1 s watchdog without KIOSK_DEBUG_FAULTS; its log goes to a file that
+    JOURNAL_STREAM names, as systemd names the journal's stream.
     Action: SIGUSR2, then take a ticket; SIGUSR1, then take another.
     Outcome: the watchdog keeps coming after SIGUSR2 (it is ignored, and says so in the log); the first ticket
-    leaves no device traffic in the log, the second is logged by the printer's traffic logger."""
+    leaves no device traffic in the log, the second is logged by the printer's traffic logger; every log line
+    starts with its syslog priority, so journald files warnings as warnings."""
     log = tmp_path / "kiosk.log"
-    daemon = Daemon(tmp_path / "data", env={**manager.env, "WATCHDOG_USEC": "1000000"}, log=log).start()
+    log.touch()
+    journal = f"{log.stat().st_dev}:{log.stat().st_ino}"
+    env = {**manager.env, "WATCHDOG_USEC": "1000000", "JOURNAL_STREAM": journal}
+    daemon = Daemon(tmp_path / "data", env=env, log=log).start()
     try:
         manager.until("READY")
         daemon.signal(signal.SIGUSR2)
@@ -135,9 +141,12 @@ def test_sigusr2_without_debug_faults_changes_nothing_and_sigusr1_switches_the_t
         second = requests.post(f"{daemon.url}/api/v1/tickets", json={"service": "claims"}, timeout=5).json()
     finally:
         assert daemon.stop() == 0
-    text = log.read_text()
-    traffic = [line for line in text.splitlines() if "kiosk.traffic.ticket-printer" in line]
+    lines = log.read_text().splitlines()
+    traffic = [line for line in lines if "kiosk.traffic.ticket-printer" in line]
     assert len(traffic) == 1 and second["number"] in traffic[0] and first["number"] not in traffic[0]
+    assert traffic[0].startswith("<7>kiosk.traffic.ticket-printer: ")
+    assert "<4>kiosk.switches: device traffic log on" in lines
+    assert all(re.match(r"<[2-7]>", line) for line in lines), [l for l in lines if not re.match(r"<[2-7]>", l)]
 
 
 def test_a_second_daemon_on_the_same_data_dir_is_refused(tmp_path):
