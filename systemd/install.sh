@@ -10,12 +10,7 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-DESTDIR=${DESTDIR:-}
-PREFIX=${PREFIX:-/opt/hall-kiosk}
-CONFDIR=${CONFDIR:-/etc/hall-kiosk}
-STATEDIR=${STATEDIR:-/var/lib/hall-kiosk}
-UNITDIR=${UNITDIR:-/etc/systemd/system}
-UDEVDIR=${UDEVDIR:-/etc/udev/rules.d}
+. "$SRC/systemd/paths.sh"
 INSTALL_PYTHON=${INSTALL_PYTHON:-/usr/bin/python3}
 USER_NAME=hall-kiosk
 
@@ -70,7 +65,7 @@ own "$USER_NAME:$USER_NAME" "$DESTDIR$STATEDIR"
 
 # Units and rules, with the paths of this install.
 install -d "$DESTDIR$UNITDIR" "$DESTDIR$UDEVDIR"
-for unit in hall-kiosk.service hall-kiosk-backup.service hall-kiosk-backup.timer; do
+for unit in $UNITS; do
     sed -e "s|/opt/hall-kiosk|$PREFIX|g" -e "s|/etc/hall-kiosk|$CONFDIR|g" -e "s|/var/lib/hall-kiosk|$STATEDIR|g" \
         "$SRC/systemd/$unit" > "$DESTDIR$UNITDIR/$unit"
     chmod 0644 "$DESTDIR$UNITDIR/$unit"

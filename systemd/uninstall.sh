@@ -4,12 +4,7 @@
 # backups), the config (/etc/hall-kiosk), your own udev rules and the user, so a later install carries on.
 set -eu
 
-DESTDIR=${DESTDIR:-}
-PREFIX=${PREFIX:-/opt/hall-kiosk}
-CONFDIR=${CONFDIR:-/etc/hall-kiosk}
-STATEDIR=${STATEDIR:-/var/lib/hall-kiosk}
-UNITDIR=${UNITDIR:-/etc/systemd/system}
-UDEVDIR=${UDEVDIR:-/etc/udev/rules.d}
+. "$(dirname "$0")/paths.sh"
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" != 0 ]; then
     echo "hall-kiosk uninstall: run as root (sudo make uninstall)" >&2
@@ -24,7 +19,7 @@ elif [ -d /run/systemd/system ]; then
 else
     systemctl disable hall-kiosk-backup.timer hall-kiosk.service 2>/dev/null || true
 fi
-for unit in hall-kiosk.service hall-kiosk-backup.service hall-kiosk-backup.timer; do
+for unit in $UNITS; do
     rm -f "$DESTDIR$UNITDIR/$unit"
 done
 rm -f "$DESTDIR$UDEVDIR/70-hall-kiosk.rules"

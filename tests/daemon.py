@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -73,3 +74,41 @@ class Daemon:
             self.proc.send_signal(signal.SIGTERM)
             return self.proc.wait(15)
         return self.proc.returncode if self.proc else 0
+
+
+class Customers:
+    """Customers taking general tickets from a daemon in a steady stream, on a thread of their own.
+
+    ``told`` maps each ticket id to the number the customer was told (only answers 201 count). The stream ends
+    at :meth:`stop`, or by itself when the daemon stops answering."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.told: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "Customers":
+        """Start taking tickets."""
+        self._thread.start()
+        return self
+
+    def wait_for(self, count: int) -> None:
+        """Return once ``count`` tickets were told (or the stream ended)."""
+        while len(self.told) < count and self._thread.is_alive():
+            self._thread.join(0.01)
+
+    def stop(self) -> None:
+        """Stop taking tickets and wait for the last answer."""
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        with requests.Session() as s:
+            while not self._stop.is_set():
+                try:
+                    r = s.post(f"{self.url}/api/v1/tickets", json={"service": "general"}, timeout=10)
+                except requests.RequestException:
+                    return  # the daemon went away
+                if r.status_code == 201:
+                    self.told[r.json()["id"]] = r.json()["number"]

@@ -4,12 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import subprocess
-import threading
 from pathlib import Path
 
 import requests
 
-from daemon import KIOSK, Daemon
+from daemon import KIOSK, Customers, Daemon
 from kiosk import backup
 from kiosk.store import Store
 
@@ -37,27 +36,14 @@ def test_backup_under_write_load_restores_every_ticket_issued_before_it(tmp_path
     Outcome: the restored database passes PRAGMA integrity_check and holds every ticket whose number was told
     before the backup began, with the same number."""
     daemon = Daemon(tmp_path / "data").start()
-    told: dict[int, str] = {}
-    stop = threading.Event()
-
-    def customers():
-        with requests.Session() as s:
-            while not stop.is_set():
-                r = s.post(f"{daemon.url}/api/v1/tickets", json={"service": "general"}, timeout=10)
-                assert r.status_code == 201
-                told[r.json()["id"]] = r.json()["number"]
-
-    stream = threading.Thread(target=customers)
-    stream.start()
+    customers = Customers(daemon.url).start()
     try:
-        while len(told) < 100 and stream.is_alive():
-            stream.join(0.01)
-        before = dict(told)
+        customers.wait_for(100)
+        before = dict(customers.told)
         made = kiosk("backup", "--data-dir", str(tmp_path / "data"))
-        during = len(told) - len(before)
+        during = len(customers.told) - len(before)
     finally:
-        stop.set()
-        stream.join(30)
+        customers.stop()
         daemon.stop()
     assert made.returncode == 0, made.stderr
     assert during > 0  # tickets were being issued while the backup command ran
