@@ -15,6 +15,7 @@ import requests
 
 from daemon import Daemon
 from kiosk.notify import Notifier, socket_address, watchdog_interval
+from kiosk.watchdog import loopback_url
 from util import wait_until
 
 
@@ -61,6 +62,13 @@ def test_notify_socket_names_and_watchdog_settings():
     assert watchdog_interval({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "2"}, pid=2) == 30.0
     assert watchdog_interval({}) is None
     assert Notifier({}).notify(READY=1) is False  # no manager (make run): nothing is sent, nothing fails
+
+
+def test_watchdog_asks_the_daemon_over_loopback_whatever_address_it_listens_on():
+    """A daemon listening on every interface (KIOSK_HOST=0.0.0.0, as installed) is asked on loopback."""
+    assert loopback_url("0.0.0.0", 8080) == "http://127.0.0.1:8080/health"
+    assert loopback_url("::", 8080) == "http://[::1]:8080/health"
+    assert loopback_url("192.168.1.20", 80) == "http://192.168.1.20:80/health"
 
 
 def test_notifier_sends_to_a_filesystem_socket(tmp_path):
