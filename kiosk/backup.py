@@ -31,10 +31,15 @@ def backup_dir(data_dir: Path) -> Path:
     return Path(data_dir) / BACKUP_DIR
 
 
+def _read_only(path: Path) -> str:
+    """A URI that opens a database file read-only (any character in the path is escaped)."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 def integrity_problem(path: Path) -> str | None:
     """Run ``PRAGMA integrity_check`` on a database file; return what is wrong, or None when it is sound."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only(path), uri=True)
         try:
             rows = conn.execute("PRAGMA integrity_check(5)").fetchall()
         finally:
@@ -124,7 +129,7 @@ def take(data_dir: Path, *, to: Path | None = None, keep: int = 14, now: dt.date
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     final = target_dir / f"hall-{stamp}.db"
     partial = target_dir / f".hall-{stamp}.db.partial"
-    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    source = sqlite3.connect(_read_only(db), uri=True, timeout=30)
     try:
         _copy(source, partial)
     finally:
@@ -168,7 +173,7 @@ def restore(source: Path, data_dir: Path, *, now: dt.datetime | None = None) -> 
     try:
         db = data_dir / DB_NAME
         incoming = data_dir / f".{DB_NAME}.restoring"
-        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only(source), uri=True)
         try:
             _copy(conn, incoming)
         finally:
