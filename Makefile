@@ -6,9 +6,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the hall or its tests need (installed with apt-get when missing; root or sudo).
-SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils
+# espeak-ng, libespeak-ng1, alsa-utils: the voice; systemd: systemd-analyze, which the install test uses
+# to verify the unit files.
+SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd
 
-.PHONY: run test bench system-deps clean
+.PHONY: run test bench system-deps clean install uninstall
 
 run: $(STAMP)
 	$(BIN)/kiosk run
@@ -36,6 +38,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# For a technician on the hall PC: sudo make install   (upgrade: git pull && sudo make install)
+# DESTDIR=/some/root installs into that folder instead; PREFIX (default /opt/hall-kiosk) is the venv.
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/opt/hall-kiosk)" sh systemd/install.sh
+
+# Keeps the database, the backups and the config.
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/opt/hall-kiosk)" sh systemd/uninstall.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

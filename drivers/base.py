@@ -6,6 +6,7 @@ a test can press a button or switch on a fault.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ class Device:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._lock = threading.Lock()
+        # What the device is sent and answers, at DEBUG; off unless a technician switches it on (SIGUSR1).
+        self.traffic = logging.getLogger(f"kiosk.traffic.{self.name}")
 
     def start(self) -> None:
         """Open the device (no-op for devices that need nothing)."""

@@ -48,6 +48,7 @@ class SimulatedPrinter(Printer):
                 raise DeviceError("print_failed", "the ticket printer failed while printing")
             self.printed.append(layout.as_text())
             self.last_ticket_at = time.time()
+        self.traffic.debug("printed %r", self.printed[-1])
 
     def test_page(self) -> None:
         """Keep a test page (or fail as print_ticket does when not ready)."""
@@ -99,6 +100,7 @@ class SimulatedDisplay(Display):
         with self._lock:
             self.text = text
             self.updates += 1
+        self.traffic.debug("shows %r", text.lines)
 
     def state(self) -> dict:
         """Add the shown lines."""

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import settings, tokens
+from . import backup, cli_ops, logsetup, settings, switches, tokens
 from .errors import HallError
 from .store import Store, connect
 
@@ -23,6 +23,10 @@ TOKEN_FILE = "technician.token"
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name) or default
+
+
+def _flag(name: str) -> bool:
+    return (os.environ.get(name) or "").strip().lower() in ("1", "yes", "true", "on")
 
 
 def resolve_config(flag: str | None, data_dir: Path) -> tuple[dict, Path, str]:
@@ -61,21 +65,32 @@ def cmd_run(args) -> int:
     from .hall import Hall
     from .server import HallServer
 
+    from .service import Supervision
+
     data_dir = Path(args.data_dir).resolve()
+    lock = backup.DataDirLock(data_dir).acquire("run the hall")
+    backup.check_at_start(data_dir)
     config, save_path, source = resolve_config(args.config, data_dir)
+    switches.set_traffic_log(args.traffic_log)
     hall = Hall(data_dir, config, config_path=save_path).start()
     log.info("config from %s; effective config: %s", source, json.dumps(config, ensure_ascii=False))
-    server = HallServer(hall, args.host, args.port, threads=args.threads)
+    log.info("data directory %s (database checked); device traffic log %s (SIGUSR1 switches it)", data_dir,
+             "on" if args.traffic_log else "off")
+    supervision = Supervision(hall, debug_faults=args.debug_faults)
+    server = HallServer(hall, args.host, args.port, threads=args.threads,
+                        health_timeout=supervision.probe_timeout)
     token = technician_token(data_dir)
     url = server.url
     print(f"Hall controller running at {url}\n"
           f"  services (kiosk):   {url}/api/v1/services\n"
           f"  hall display data:  {url}/api/v1/display   live events: {url}/api/v1/events\n"
-          f"  health:             {url}/api/v1/health\n"
+          f"  health, metrics:    {url}/health   {url}/metrics\n"
           f"  data directory:     {data_dir}\n"
           f"  technician token:   {token}\n"
           f"    (kept in {data_dir / TOKEN_FILE}; send it as 'Authorization: Bearer <token>')", flush=True)
+    supervision.start(server)
     server.serve_forever()
+    lock.release()
     return 0
 
 
@@ -116,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=int(_env("KIOSK_PORT", "8080")), help="port [KIOSK_PORT]")
     run.add_argument("--threads", type=int, default=int(_env("KIOSK_THREADS", "40")),
                      help="HTTP worker threads; each live screen holds one [KIOSK_THREADS]")
+    run.add_argument("--traffic-log", action="store_true", default=_flag("KIOSK_TRAFFIC_LOG"),
+                     help="log the bytes and texts sent to devices; SIGUSR1 switches it [KIOSK_TRAFFIC_LOG]")
+    run.add_argument("--debug-faults", action="store_true", default=_flag("KIOSK_DEBUG_FAULTS"),
+                     help="let SIGUSR2 hang the queue writer, to test the watchdog [KIOSK_DEBUG_FAULTS]")
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
@@ -131,19 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
     check = config.add_parser("check", help="validate a config file")
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
+    cli_ops.add_commands(sub, _env("KIOSK_DATA_DIR", "data"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kiosk`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsetup.setup(args.log_level)
     try:
         return args.func(args)
     except HallError as exc:
         print(f"kiosk: {exc.message} [{exc.code}]", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except OSError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

@@ -132,23 +132,36 @@ class EventBus:
         self.pending += 1
         self._inbox.put(events)
 
+    def ping(self, timeout: float) -> bool:
+        """Tell whether the dispatcher gets through its inbox (delivering what came before) within ``timeout``."""
+        if not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self._inbox.put(done)
+        return done.wait(timeout)
+
     def _run(self) -> None:
         while True:
             item = self._inbox.get()
-            batch = []
+            batch, pings = [], []
             stop = False
             while True:
                 if item is _STOP:
                     stop = True
                     break
-                batch.extend(item)
-                self.pending -= 1
+                if isinstance(item, threading.Event):
+                    pings.append(item)
+                else:
+                    batch.extend(item)
+                    self.pending -= 1
                 try:
                     item = self._inbox.get_nowait()
                 except queue.Empty:
                     break
             if batch:
                 self._deliver(batch)
+            for ping in pings:  # answered only once what was queued before them is delivered
+                ping.set()
             self.last_delivery = time.monotonic()
             if stop:
                 return

@@ -70,7 +70,8 @@ class Hall:
         """Stop taking work, finish what is queued, close devices and the database."""
         self.writer.stop()
         self.bus.stop()
-        self.devices.stop()
+        with self._print_lock:  # a ticket being printed (a dispenser button's too) is finished first
+            self.devices.stop()
         self.store.close()
 
     def change(self, op: Callable, *args, **kwargs) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from typing import Callable
 
 from waitress.server import create_server
 
@@ -15,9 +16,10 @@ log = logging.getLogger(__name__)
 class HallServer:
     """The WSGI server bound to a port, serving one hall."""
 
-    def __init__(self, hall, host: str, port: int, *, threads: int = 40):
+    def __init__(self, hall, host: str, port: int, *, threads: int = 40, health_timeout: float = 2.0):
         self.hall = hall
-        self.app = create_app(hall, {"MAX_STREAMS": max(threads - 8, 1)})
+        self.app = create_app(hall, {"MAX_STREAMS": max(threads - 8, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
+        self.on_stopping: list[Callable[[], None]] = []  # run once, first thing when a stop begins
         self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
                                     channel_timeout=60, connection_limit=500, clear_untrusted_proxy_headers=True)
         self.host, self.port = host, self.server.effective_port
@@ -29,7 +31,10 @@ class HallServer:
         return f"http://{host}:{self.port}"
 
     def serve_forever(self) -> None:
-        """Serve until SIGTERM, SIGINT or :meth:`close`; then stop the hall."""
+        """Serve until SIGTERM, SIGINT or :meth:`close`; then stop the hall.
+
+        On a stop, waitress lets its worker threads finish the requests they are answering (a ticket being
+        printed is printed), then the writer finishes what is queued and the database is closed."""
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
         try:
@@ -37,6 +42,7 @@ class HallServer:
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
+            self._stopping()
             log.info("stopping: finishing queued work and closing the database")
             self.server.close()
             self.hall.stop()
@@ -45,6 +51,14 @@ class HallServer:
         """Stop serving (from another thread)."""
         self.server.close()
 
-    @staticmethod
-    def _on_signal(signum, frame):
+    def _stopping(self) -> None:
+        hooks, self.on_stopping = self.on_stopping, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("a stop hook failed")
+
+    def _on_signal(self, signum, frame):
+        self._stopping()
         raise SystemExit(0)

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,10 +18,11 @@ KIOSK = str(Path(sys.executable).with_name("kiosk"))
 class Daemon:
     """``kiosk run`` on a free loopback port with its own data dir (None: from the environment)."""
 
-    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None):
+    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None, log: Path | None = None):
         self.data_dir = data_dir
         self.args = args
         self.env = {**os.environ, **(env or {})}
+        self.log = log  # where its stderr (the log) goes; discarded when None
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.banner = ""
@@ -29,8 +31,12 @@ class Daemon:
         """Start the process and wait for its banner and a healthy answer."""
         where = ["--data-dir", str(self.data_dir)] if self.data_dir is not None else []
         cmd = [KIOSK, "run", *where, "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                     env=self.env)
+        stderr = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=self.env)
+        finally:
+            if self.log:
+                stderr.close()
         deadline = time.monotonic() + timeout
         lines = []
         while time.monotonic() < deadline:
@@ -53,6 +59,10 @@ class Daemon:
         token = re.search(r"technician token:\s+(\S+)", self.banner).group(1)
         return {"Authorization": f"Bearer {token}"}
 
+    def signal(self, signum: int) -> None:
+        """Send a signal to the daemon."""
+        self.proc.send_signal(signum)
+
     def kill(self) -> None:
         """SIGKILL: no chance to flush or close anything."""
         self.proc.send_signal(signal.SIGKILL)
@@ -64,3 +74,41 @@ class Daemon:
             self.proc.send_signal(signal.SIGTERM)
             return self.proc.wait(15)
         return self.proc.returncode if self.proc else 0
+
+
+class Customers:
+    """Customers taking general tickets from a daemon in a steady stream, on a thread of their own.
+
+    ``told`` maps each ticket id to the number the customer was told (only answers 201 count). The stream ends
+    at :meth:`stop`, or by itself when the daemon stops answering."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.told: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "Customers":
+        """Start taking tickets."""
+        self._thread.start()
+        return self
+
+    def wait_for(self, count: int) -> None:
+        """Return once ``count`` tickets were told (or the stream ended)."""
+        while len(self.told) < count and self._thread.is_alive():
+            self._thread.join(0.01)
+
+    def stop(self) -> None:
+        """Stop taking tickets and wait for the last answer."""
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        with requests.Session() as s:
+            while not self._stop.is_set():
+                try:
+                    r = s.post(f"{self.url}/api/v1/tickets", json={"service": "general"}, timeout=10)
+                except requests.RequestException:
+                    return  # the daemon went away
+                if r.status_code == 201:
+                    self.told[r.json()["id"]] = r.json()["number"]

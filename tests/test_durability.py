@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from daemon import Daemon
+from daemon import Customers, Daemon
 
 
 @pytest.fixture
@@ -63,26 +63,11 @@ def test_daemon_killed_while_issuing_loses_no_ticket_and_numbering_continues(tmp
     After a restart every ticket whose number was told is there, still waiting, with the same number, and
     the next ticket continues the numbering."""
     daemon = Daemon(tmp_path / "data").start()
-    told: dict[int, str] = {}
-    stop = threading.Event()
-
-    def kiosk():
-        with requests.Session() as s:
-            while not stop.is_set():
-                try:
-                    r = s.post(f"{daemon.url}/api/v1/tickets", json={"service": "general"}, timeout=5)
-                except requests.RequestException:
-                    return
-                if r.status_code == 201:
-                    told[r.json()["id"]] = r.json()["number"]
-
-    worker = threading.Thread(target=kiosk)
-    worker.start()
-    while len(told) < 150:
-        worker.join(0.01)
+    customers = Customers(daemon.url).start()
+    customers.wait_for(150)
     daemon.kill()
-    stop.set()
-    worker.join(10)
+    customers.stop()
+    told = customers.told
 
     restarted = Daemon(tmp_path / "data").start()
     try:

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import HallError
 from .. import pages
-from . import admin, counters, display, public
+from . import admin, counters, display, ops, public
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ def create_app(hall, test_config: dict | None = None) -> Flask:
     for module in (public, counters, display, admin):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(pages.bp)
+    ops.init_app(app, hall)
 
     @app.errorhandler(HallError)
     def hall_error(exc: HallError):

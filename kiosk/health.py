@@ -1,0 +1,76 @@
+"""The hall's own health checks: is the queue writer answering, is the event fan-out moving, which devices fail.
+
+``GET /health`` (and ``/api/v1/health``) answer with :meth:`Health.check`; the watchdog loop
+(:mod:`kiosk.watchdog`) asks that URL over loopback, so one answer also proves that the API answers. Only the
+writer and the fan-out make the hall *unhealthy* (a restart can help them); a device that is offline or out
+of paper is reported in ``problems`` but does not, because restarting the daemon does not load paper.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import TimeoutError as FutureTimeout
+
+log = logging.getLogger(__name__)
+
+
+def _probe_writer(tx) -> None:
+    """An empty change: the writer runs it (and its start-of-batch checks) like any other."""
+
+
+def device_problem(state: dict) -> str | None:
+    """Say in words what is wrong with a device from its ``state()`` dict (None when nothing is)."""
+    name = state.get("name", "?")
+    if not state.get("online", True):
+        return f"device {name} is offline"
+    if state.get("paper") == "out":
+        return f"device {name} is out of paper"
+    if state.get("cover_open"):
+        return f"device {name} has its cover open"
+    return None
+
+
+class Health:
+    """Runs the checks of one hall; each probe waits at most ``probe_timeout`` seconds."""
+
+    def __init__(self, hall, probe_timeout: float = 2.0):
+        self.hall = hall
+        self.probe_timeout = probe_timeout
+
+    def writer_ok(self) -> tuple[bool, str | None]:
+        """The writer thread runs and commits an empty change in time."""
+        writer = self.hall.writer
+        if not writer.alive():
+            return False, "the queue writer thread has stopped"
+        try:
+            future = writer.submit(_probe_writer)
+            future.result(self.probe_timeout)
+        except FutureTimeout:
+            future.cancel()
+            return False, f"the queue writer did not answer within {self.probe_timeout:g} s (hung or overloaded)"
+        except Exception as exc:  # e.g. the disk is full or the database went read-only
+            return False, f"the queue writer failed: {exc}"
+        return True, None
+
+    def events_ok(self) -> tuple[bool, str | None]:
+        """The fan-out thread runs and gets through its inbox in time."""
+        bus = self.hall.bus
+        if not bus.alive():
+            return False, "the event fan-out thread has stopped"
+        if not bus.ping(self.probe_timeout):
+            return False, (f"the event fan-out did not move within {self.probe_timeout:g} s "
+                           f"({bus.pending} batches waiting)")
+        return True, None
+
+    def check(self) -> dict:
+        """Run every check; return the body of ``GET /health``."""
+        parts, problems = {}, []
+        for name, probe in (("writer", self.writer_ok), ("events", self.events_ok)):
+            ok, problem = probe()
+            parts[name] = ok
+            if problem:
+                problems.append(problem)
+        states = self.hall.devices.states()
+        problems += [p for p in map(device_problem, states) if p]
+        healthy = all(parts.values())
+        return {"status": "ok" if healthy else "unhealthy", "parts": parts,
+                "devices_online": {s["name"]: s["online"] for s in states}, "problems": problems}

@@ -1,0 +1,122 @@
+"""``GET /metrics``: the hall in Prometheus text format.
+
+Counters of tickets issued and called come from the committed events (they start at zero when the daemon
+starts, which Prometheus' ``rate()`` and ``increase()`` handle); everything else is read when scraped: waiting
+tickets from the database, device state from each device's ``state()`` dict (``online``, ``paper``,
+``queue_length`` where the driver reports them), the fan-out's backlog, the newest backup. Request latency is a
+histogram per route. docs/operations.md says what each metric means.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from . import backup
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PAPER_STATES = ("ok", "near_end", "out", "unknown")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class HallCollector:
+    """Collects the hall's metrics at scrape time; counts issued and called tickets from the event stream."""
+
+    def __init__(self, hall):
+        self.hall = hall
+        self._lock = threading.Lock()
+        self._counts: dict[str, collections.Counter] = {"issued": collections.Counter(),
+                                                        "called": collections.Counter()}
+        hall.bus.subscribe(self.on_events)
+
+    def on_events(self, events: list[dict]) -> None:
+        """Count ``issued`` and ``called`` events by service and priority (called on the fan-out thread)."""
+        with self._lock:
+            for event in events:
+                counts = self._counts.get(event["type"])
+                if counts is not None:
+                    data = event["data"]
+                    counts[(data.get("service", ""), data.get("priority", ""))] += 1
+
+    def collect(self):
+        """Yield every metric family (prometheus_client's collector protocol)."""
+        yield from self._ticket_counters()
+        yield self._waiting()
+        yield from self._devices()
+        yield from self._internals()
+
+    def _ticket_counters(self):
+        with self._lock:
+            snapshot = {kind: dict(counts) for kind, counts in self._counts.items()}
+        for kind, text in (("issued", "Tickets issued since the daemon started"),
+                           ("called", "Tickets called to a counter (first calls, not recalls) since the daemon started")):
+            family = CounterMetricFamily(f"hall_tickets_{kind}", text, labels=["service", "priority"])
+            for (service, priority), value in sorted(snapshot[kind].items()):
+                family.add_metric([service, priority], value)
+            yield family
+
+    def _waiting(self):
+        family = GaugeMetricFamily("hall_tickets_waiting", "Tickets waiting now, per service", labels=["service"])
+        rows = self.hall.store.reader().execute(
+            "SELECT service, count(*) FROM tickets WHERE status = 'waiting' GROUP BY service").fetchall()
+        counts = {service: n for service, n in rows}
+        for service in sorted(set(self.hall.config.services) | set(counts)):
+            family.add_metric([service], counts.get(service, 0))
+        return family
+
+    def _devices(self):
+        online = GaugeMetricFamily("hall_device_online", "1 when the device answers", labels=["device", "kind"])
+        paper = GaugeMetricFamily("hall_device_paper", "1 for the printer's current paper state",
+                                  labels=["device", "state"])
+        backlog = GaugeMetricFamily("hall_announcement_backlog", "Announcements waiting to be spoken",
+                                    labels=["device"])
+        for state in self.hall.devices.states():
+            name = state["name"]
+            online.add_metric([name, state.get("kind", "")], 1 if state.get("online") else 0)
+            if "paper" in state:
+                current = state["paper"] if state["paper"] in PAPER_STATES else "unknown"
+                for value in PAPER_STATES:
+                    paper.add_metric([name, value], 1 if value == current else 0)
+            if isinstance(state.get("queue_length"), int):
+                backlog.add_metric([name], state["queue_length"])
+        return online, paper, backlog
+
+    def _internals(self):
+        hall = self.hall
+        up = GaugeMetricFamily("hall_thread_up", "1 while the daemon's thread runs", labels=["thread"])
+        up.add_metric(["writer"], 1 if hall.writer.alive() else 0)
+        up.add_metric(["events"], 1 if hall.bus.alive() else 0)
+        yield up
+        yield GaugeMetricFamily("hall_event_fanout_pending", "Committed event batches not yet delivered",
+                                value=hall.bus.pending)
+        yield GaugeMetricFamily("hall_event_streams", "Open server-sent event streams", value=hall.bus.stream_count())
+        db = Path(hall.store.path)
+        size = sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+        yield GaugeMetricFamily("hall_database_bytes", "Size of the database and its WAL file", value=size)
+        newest = backup.newest(backup.backup_dir(hall.data_dir))
+        yield GaugeMetricFamily("hall_backup_last_timestamp_seconds",
+                                "When the newest backup was taken (Unix time; 0 when there is none)",
+                                value=newest.stat().st_mtime if newest else 0)
+
+
+class Metrics:
+    """The registry of one app: the hall collector and the request-latency histogram."""
+
+    def __init__(self, hall):
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(HallCollector(hall))
+        self.latency = Histogram("hall_http_request_duration_seconds",
+                                 "Time to answer an HTTP request (until the answer starts), per route",
+                                 ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+
+    def observe(self, method: str, route: str, started: float) -> None:
+        """Record one request that started at ``started`` (a ``time.perf_counter()`` value)."""
+        self.latency.labels(method, route).observe(time.perf_counter() - started)
+
+    def render(self) -> bytes:
+        """The text exposition of every metric."""
+        return generate_latest(self.registry)

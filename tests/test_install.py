@@ -1,0 +1,149 @@
+"""The technician's install: ``make install`` into a temporary root (DESTDIR), inspected, verified by
+``systemd-analyze verify``, upgraded and uninstalled; and the udev rules' syntax."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.backup import EXIT_CORRUPT
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "/opt/hall-kiosk"
+UNITS = ("hall-kiosk.service", "hall-kiosk-backup.service", "hall-kiosk-backup.timer")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def make(target: str, dest: Path) -> subprocess.CompletedProcess:
+    """Run ``make TARGET DESTDIR=dest`` in the source tree, as a technician would (without the DESTDIR)."""
+    env = {**os.environ, "INSTALL_PYTHON": PYTHON}
+    env.pop("PREFIX", None)
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), target, f"DESTDIR={dest}"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def unit_settings(path: Path) -> dict[str, list[str]]:
+    """Every ``Key=value`` of a unit file (keys may repeat, as DeviceAllow= does)."""
+    settings: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A temporary root that ``make install`` filled."""
+    dest = tmp_path_factory.mktemp("root")
+    make("install", dest)
+    return dest
+
+
+def test_install_lays_out_program_config_data_units_and_rules(installed):
+    """The venv is under /opt with a ``kiosk`` command that points at /opt (not at the temporary root), the
+    settings and the hall config are under /etc and pass ``kiosk config check``, /var/lib/hall-kiosk exists,
+    and the service and the backup timer are enabled."""
+    venv = installed / PREFIX.lstrip("/")
+    assert (venv / "bin/kiosk").read_text().splitlines()[0] == f"#!{PREFIX}/bin/python"
+    leaks = subprocess.run(["grep", "-rlI", str(installed), str(venv / "bin"), str(venv / "pyvenv.cfg")],
+                           capture_output=True, text=True)
+    assert leaks.stdout == ""
+    etc = installed / "etc/hall-kiosk"
+    check = subprocess.run([str(venv / "bin/python"), "-m", "kiosk", "config", "check", str(etc / "hall.toml")],
+                           capture_output=True, text=True, timeout=60, cwd=installed)  # not this tree's kiosk/
+    assert check.returncode == 0, check.stderr
+    env = dict(line.split("=", 1) for line in (etc / "hall-kiosk.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["KIOSK_HOST"] == "0.0.0.0" and env["KIOSK_PORT"] == "8080"
+    assert (installed / "var/lib/hall-kiosk").is_dir()
+    assert (venv / "share/doc/hall-kiosk/operations.md").exists()
+    assert (installed / "etc/udev/rules.d/70-hall-kiosk.rules").exists()
+    wants = installed / "etc/systemd/system/multi-user.target.wants/hall-kiosk.service"
+    timer = installed / "etc/systemd/system/timers.target.wants/hall-kiosk-backup.timer"
+    assert os.readlink(wants) == "/etc/systemd/system/hall-kiosk.service"
+    assert os.readlink(timer) == "/etc/systemd/system/hall-kiosk-backup.timer"
+
+
+def test_service_unit_is_supervised_and_sandboxed(installed):
+    """The installed service is a notify service with a watchdog that restarts on failure (except on a
+    damaged database), runs as its own user with serial and printer groups, reads /etc's settings, and is
+    sandboxed while it may still open serial and USB devices."""
+    unit = unit_settings(installed / "etc/systemd/system/hall-kiosk.service")
+    assert unit["Type"] == ["notify"] and unit["NotifyAccess"] == ["main"]
+    assert int(unit["WatchdogSec"][0]) >= 10 and unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == [str(EXIT_CORRUPT)]
+    assert unit["ExecStart"] == [f"{PREFIX}/bin/kiosk run"]
+    assert unit["User"] == ["hall-kiosk"] and set(unit["SupplementaryGroups"][0].split()) == {"dialout", "lp"}
+    assert unit["EnvironmentFile"] == ["/etc/hall-kiosk/hall-kiosk.env"]
+    assert unit["ProtectSystem"] == ["strict"] and unit["StateDirectory"] == ["hall-kiosk"]
+    assert unit["NoNewPrivileges"] == ["yes"] and unit["PrivateTmp"] == ["yes"]
+    assert "PrivateDevices" not in unit  # it would hide /dev/ttyUSB* and /dev/bus/usb
+    assert {"char-ttyUSB rw", "char-usb_device rw"} <= set(unit["DeviceAllow"])
+    backup = unit_settings(installed / "etc/systemd/system/hall-kiosk-backup.service")
+    assert backup["ExecStart"] == [f"{PREFIX}/bin/kiosk backup"] and backup["User"] == ["hall-kiosk"]
+    assert unit_settings(installed / "etc/systemd/system/hall-kiosk-backup.timer")["Persistent"] == ["true"]
+
+
+def test_systemd_analyze_verify_accepts_the_units(installed, tmp_path):
+    """``systemd-analyze verify`` (from the Debian package systemd, which ``make test`` installs) finds no
+    problem in the installed units, including that ExecStart's program exists in the installed root."""
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is missing: SYSTEM_PACKAGES in the Makefile installs the Debian package systemd"
+    root = tmp_path / "root"
+    shutil.copytree(installed, root, symlinks=True)
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)  # the targets
+    done = subprocess.run([analyze, "verify", f"--root={root}", *(f"/etc/systemd/system/{u}" for u in UNITS)],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_upgrade_keeps_config_and_uninstall_keeps_data(installed, tmp_path):
+    """Situation: an installed hall whose config a technician changed and whose database holds tickets.
+    Action: ``make install`` again (an upgrade), then ``make uninstall``.
+    Outcome: the upgrade keeps the changed config; the uninstall removes the program, the units, their
+    enablement and the rules, and keeps the database and the config."""
+    root = tmp_path / "root"
+    shutil.copytree(installed, root, symlinks=True)
+    config = root / "etc/hall-kiosk/hall.toml"
+    config.write_text(config.read_text().replace('name_en = "Customer Service Centre"', 'name_en = "Haidian Hall"'))
+    database = root / "var/lib/hall-kiosk/hall.db"
+    database.write_bytes(b"tickets")
+    make("install", root)
+    assert 'name_en = "Haidian Hall"' in config.read_text()
+
+    make("uninstall", root)
+    assert not (root / PREFIX.lstrip("/")).exists()
+    assert not any((root / "etc/systemd/system").rglob("hall-kiosk*"))
+    assert not (root / "etc/udev/rules.d/70-hall-kiosk.rules").exists()
+    assert database.read_bytes() == b"tickets"
+    assert 'name_en = "Haidian Hall"' in config.read_text()
+
+
+RULE_KEY = re.compile(r'^(?P<key>[A-Z_]+)(\{[^}]+\})?(?P<op>==|!=|\+=|-=|:=|=)"(?P<value>[^"]*)"$')
+MATCH_KEYS = {"SUBSYSTEM", "SUBSYSTEMS", "KERNEL", "ATTRS", "ATTR", "ENV", "ACTION", "DRIVERS"}
+ASSIGN_KEYS = {"SYMLINK", "GROUP", "MODE", "OWNER", "ENV", "IMPORT", "TAG", "RUN"}
+
+
+def test_udev_rules_are_well_formed():
+    """Each rule of systemd/70-hall-kiosk.rules is a comma-separated list of KEY op "value" pairs, with
+    matches written with == or != and assignments with =, += or :=, and at least one match and one
+    assignment, so no rule silently matches everything or does nothing."""
+    rules = [line for line in (ROOT / "systemd/70-hall-kiosk.rules").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(rules) >= 5
+    for rule in rules:
+        pairs = [RULE_KEY.match(part.strip()) for part in rule.split(", ")]
+        assert all(pairs), rule
+        matches = [p for p in pairs if p["op"] in ("==", "!=")]
+        assigns = [p for p in pairs if p["op"] in ("=", "+=", ":=")]
+        assert matches and assigns, rule
+        assert all(p["key"] in MATCH_KEYS for p in matches), rule
+        assert all(p["key"] in ASSIGN_KEYS for p in assigns), rule
