@@ -9,7 +9,10 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..schema import Section
 from .base import Device
+from .escpos_options import OPTIONS as ESCPOS_OPTIONS
+from .escpos_printer import EscposPrinter
 from .simulated import SimulatedDispenser, SimulatedDisplay, SimulatedPrinter, SimulatedSpeech
+from .virtual_device import VirtualEscposPrinter
 
 NO_OPTIONS = Section({})
 
@@ -19,6 +22,8 @@ DRIVERS: dict[tuple[str, str], tuple[type[Device], Section]] = {
     ("hall_display", "simulated"): (SimulatedDisplay, NO_OPTIONS),
     ("dispenser", "simulated"): (SimulatedDispenser, NO_OPTIONS),
     ("speech", "simulated"): (SimulatedSpeech, NO_OPTIONS),
+    **{("printer", t): (EscposPrinter, ESCPOS_OPTIONS[t]) for t in ("usb", "serial", "network", "file")},
+    ("printer", "virtual"): (VirtualEscposPrinter, ESCPOS_OPTIONS["virtual"]),
 }
 
 
