@@ -69,8 +69,8 @@ def status_answer(n: int, *, online: bool, paper: str, cover_open: bool) -> byte
 def text_bytes(text: str, encoding: str) -> bytes:
     """Encode one piece of ticket text: ASCII as is, anything else in Chinese character mode.
 
-    Raises UnicodeEncodeError when the encoding has no code for a character (the caller decides what to do).
+    A character the encoding has no code for (a simplified character on a Big5 printer) prints as ``?``.
     """
     if text.isascii():
         return text.encode("ascii")
-    return FS_CHINESE_ON + text.encode(encoding) + FS_CHINESE_OFF
+    return FS_CHINESE_ON + text.encode(encoding, "replace") + FS_CHINESE_OFF

@@ -60,6 +60,9 @@ def open_port(type_: str, options: dict, profile: str) -> Escpos:
         printer = File(options["path"], profile=profile)
     try:
         printer.open()
+    except ValueError as exc:   # pyusb's NoBackendError: libusb is missing
+        raise DeviceError("printer_offline", f"USB printers need libusb ({exc}): install the Debian package "
+                          "libusb-1.0-0") from None
     except PORT_ERRORS as exc:
         raise DeviceError("printer_offline", f"the ticket printer cannot be reached ({describe(type_, options)}: "
                           f"{_first_line(exc)})") from None

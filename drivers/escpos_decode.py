@@ -106,7 +106,10 @@ class Decoder:
         if text:
             if not self._line:
                 self._line_size = self._size
-            self._line.append((text, self._chinese))
+            if self._line and self._line[-1][1] == self._chinese:   # a character may span two chunks
+                self._line[-1] = (self._line[-1][0] + text, self._chinese)
+            else:
+                self._line.append((text, self._chinese))
             self._line_size = max(self._line_size, self._size)
         return end
 

@@ -35,6 +35,7 @@ class PortOwner:
         self._retry_at = 0.0
         self._backoff = BACKOFF_FIRST
         self._last_logged: str | None = None
+        self._open_error = ""
         self._thread = threading.Thread(target=self._run, name=f"printer-{name}", daemon=True)
 
     def start(self) -> None:
@@ -77,16 +78,21 @@ class PortOwner:
                     error = DeviceError("printer_offline", f"the ticket printer's connection failed ({exc})")
                     self._log_once(error.message)
                     future.set_exception(error)
+                except Exception as exc:  # noqa: BLE001 - the worker must outlive any driver surprise
+                    self._close()
+                    log.exception("printer job failed")
+                    future.set_exception(DeviceError("printer_failed", f"the ticket printer failed ({exc})"))
 
     def _open(self) -> Escpos:
         if self._port is not None:
             return self._port
         wait = self._retry_at - time.monotonic()
         if wait > 0:
-            raise DeviceError("printer_offline", f"the ticket printer cannot be reached (next try in {wait:.1f} s)")
+            raise DeviceError("printer_offline", f"{self._open_error}; next try in {wait:.1f} s")
         try:
             self._port = self._opener()
-        except DeviceError:
+        except DeviceError as exc:
+            self._open_error = exc.message
             self._retry_at = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             raise
@@ -96,8 +102,10 @@ class PortOwner:
         if self._port is not None:
             try:
                 self._port.close()
-            except Exception:  # a port that failed may fail to close too; it is dropped either way
-                pass
+            except Exception as exc:  # noqa: BLE001 - a port that failed may fail to close too
+                log.debug("closing the printer port failed: %s", exc)
+            finally:
+                self._port._device = False   # else python-escpos tries to close it again when collected
             self._port = None
 
     def _log_once(self, message: str) -> None:

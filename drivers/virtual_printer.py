@@ -90,6 +90,7 @@ class TcpPort:
         self._server.settimeout(0.1)   # accept() wakes up to notice close()
         self.host, self.port = self._server.getsockname()[:2]
         self._stop = threading.Event()
+        self._conns: set[socket.socket] = set()
         self._thread = threading.Thread(target=self._accept, name=f"virtual-printer-tcp-{self.port}", daemon=True)
         self._thread.start()
 
@@ -106,6 +107,7 @@ class TcpPort:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        self._conns.add(conn)
         with conn:
             while not self._stop.is_set():
                 try:
@@ -117,13 +119,19 @@ class TcpPort:
                 reply = self.printer.receive(data, conn)
                 if reply:
                     conn.sendall(reply)
+        self._conns.discard(conn)
         self.printer.forget(conn)
 
     def close(self) -> None:
-        """Stop listening (open connections end when their client closes)."""
+        """Stop listening and drop open connections (like a printer switched off)."""
         self._stop.set()
         self._server.close()
         self._thread.join(2)
+        for conn in list(self._conns):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class PtyPort:

@@ -69,6 +69,13 @@ def test_device(name: str):
     return jsonify(device.state())
 
 
+@bp.post("/tickets/<int:ticket_id>/reprint")
+@requires()
+def reprint_ticket(ticket_id: int):
+    """Print a waiting or called ticket again (after a jam or a lost ticket); the queue does not change."""
+    return jsonify(hall().reprint_ticket(ticket_id))
+
+
 @bp.post("/devices/<name>/simulate")
 @requires()
 def simulate_device(name: str):
