@@ -26,6 +26,8 @@ class Page:
     qr_codes: list[str] = field(default_factory=list)
     images: int = 0
     cut: bool = False
+    started_at: float = 0.0    # when the page's first byte arrived (time.perf_counter; set by the receiver)
+    finished_at: float = 0.0   # when its cut arrived
 
     @property
     def text(self) -> str:
@@ -125,11 +127,7 @@ class Decoder:
                 return 0
             self._size = (2 if buf[2] & 0x20 else 1, 2 if buf[2] & 0x10 else 1)
             return 3
-        params = _ESC_PARAMS.get(cmd)
-        if params is None:
-            self.unknown.append(buf[:2])
-            return 2
-        return 2 + params if len(buf) >= 2 + params else 0
+        return self._skip(buf, _ESC_PARAMS)
 
     def _gs(self, buf: bytes, out: Decoded) -> int:
         if len(buf) < 3:
@@ -160,11 +158,7 @@ class Decoder:
                 return 0
             self._page.images += 1
             return length
-        params = _GS_PARAMS.get(cmd)
-        if params is None:
-            self.unknown.append(buf[:2])
-            return 2
-        return 2 + params if len(buf) >= 2 + params else 0
+        return self._skip(buf, _GS_PARAMS)
 
     def _fs(self, buf: bytes) -> int:
         if len(buf) < 2:
@@ -173,7 +167,11 @@ class Decoder:
         if cmd in (b"&", b"."):
             self._chinese = cmd == b"&"
             return 2
-        params = _FS_PARAMS.get(cmd)
+        return self._skip(buf, _FS_PARAMS)
+
+    def _skip(self, buf: bytes, table: dict[bytes, int]) -> int:
+        """Pass over a command that takes a fixed number of parameters; note one the decoder does not know."""
+        params = table.get(buf[1:2])
         if params is None:
             self.unknown.append(buf[:2])
             return 2

@@ -1,8 +1,10 @@
 """Import python-escpos without its side effects.
 
-Importing escpos 3.1 creates a new temporary directory for its capabilities cache (unless
-``ESCPOS_CAPABILITIES_PICKLE_DIR`` names one, which must exist) and calls ``logging.basicConfig()``, which
-would take over the root logger of a process that has not configured logging yet. Every module of ours that
+Importing escpos 3.1 creates a new temporary directory each time: ``environ.get(
+"ESCPOS_CAPABILITIES_PICKLE_DIR", mkdtemp())`` calls ``mkdtemp()`` even when the variable is set. It also
+calls ``logging.basicConfig()``, which would take over the root logger of a process that has not configured
+logging yet. Here the variable names one fixed cache folder, ``mkdtemp`` answers with that folder while
+escpos is imported, and the root logger holds a placeholder handler meanwhile. Every module of ours that
 needs escpos imports it from here.
 """
 from __future__ import annotations
@@ -21,11 +23,14 @@ _root = logging.getLogger()
 _guard = logging.NullHandler() if not _root.handlers else None
 if _guard is not None:
     _root.addHandler(_guard)   # basicConfig() does nothing when the root logger already has a handler
+_mkdtemp = tempfile.mkdtemp
+tempfile.mkdtemp = lambda *args, **kwargs: str(_cache)
 try:
     from escpos import exceptions as escpos_errors  # noqa: E402
     from escpos.escpos import Escpos  # noqa: E402
     from escpos.printer import Dummy, File, Network, Serial, Usb  # noqa: E402
 finally:
+    tempfile.mkdtemp = _mkdtemp
     if _guard is not None:
         _root.removeHandler(_guard)
 

@@ -13,6 +13,7 @@ import os
 import select
 import socket
 import threading
+import time
 import tty
 
 from . import escpos_codes as codes
@@ -33,6 +34,7 @@ class VirtualPrinter:
         self.ran_out_mid_ticket = False
         self.received = 0
         self._decoders: dict[object, Decoder] = {}
+        self._page_started: dict[object, float] = {}
         self._lock = threading.Lock()
         self.printed_event = threading.Condition(self._lock)
 
@@ -59,10 +61,15 @@ class VirtualPrinter:
 
     def receive(self, data: bytes, channel: object = None) -> bytes:
         """Take bytes from one connection (``channel``); return the status answers to send back."""
+        now = time.perf_counter()
         with self._lock:
             self.received += len(data)
             decoder = self._decoders.setdefault(channel, Decoder(self.encoding))
             decoded = decoder.feed(data)
+            if len(data) > 3 * len(decoded.status_requests):     # more than status requests: page bytes
+                self._page_started.setdefault(channel, now)
+            for page in decoded.pages:
+                page.started_at, page.finished_at = self._page_started.pop(channel, now), now
             out_of_paper = self.status()["paper"] == "out" or "cover_open" in self.faults
             if "fail_during_print" in self.faults and decoded.pages:
                 self.ran_out_mid_ticket = True          # the paper ends before the cut: nothing usable
@@ -79,6 +86,7 @@ class VirtualPrinter:
         """Drop a closed connection's half-received command."""
         with self._lock:
             self._decoders.pop(channel, None)
+            self._page_started.pop(channel, None)
 
 
 class TcpPort:
