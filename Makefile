@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the hall or its tests need (installed with apt-get when missing; root or sudo).
-SYSTEM_PACKAGES ?= libusb-1.0-0
+SYSTEM_PACKAGES ?= libusb-1.0-0 fonts-wqy-microhei
 
 .PHONY: run test bench system-deps clean
 

@@ -28,10 +28,11 @@ tempfile.mkdtemp = lambda *args, **kwargs: str(_cache)
 try:
     from escpos import exceptions as escpos_errors  # noqa: E402
     from escpos.escpos import Escpos  # noqa: E402
+    from escpos.image import EscposImage  # noqa: E402
     from escpos.printer import Dummy, File, Network, Serial, Usb  # noqa: E402
 finally:
     tempfile.mkdtemp = _mkdtemp
     if _guard is not None:
         _root.removeHandler(_guard)
 
-__all__ = ["Dummy", "Escpos", "File", "Network", "Serial", "Usb", "escpos_errors"]
+__all__ = ["Dummy", "Escpos", "EscposImage", "File", "Network", "Serial", "Usb", "escpos_errors"]

@@ -17,6 +17,7 @@ from . import escpos_codes as codes
 from .base import DeviceError, Printer, PrinterStatus
 from .escpos_connect import PORT_ERRORS, describe, drain, open_port, read_reply
 from .escpos_lib import Escpos
+from .text_image import font_problem
 from .ticket_escpos import PaperStyle, test_page_bytes, ticket_bytes
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class EscposPrinter(Printer):
         opts = spec["options"]
         self.options = opts
         self.style = PaperStyle(width_mm=opts["paper_width"], encoding=opts["encoding"], profile=opts["profile"],
-                                cutter=opts["cutter"])
+                                cutter=opts["cutter"], font=opts["font"])
         self.model = opts["model"] or f"ESC/POS {opts['paper_width']} mm ({opts['profile']} profile)"
         self.transport = self.type
         self.last_ticket_at: float | None = None
@@ -164,6 +165,10 @@ class EscposPrinter(Printer):
     # -- the Printer interface ------------------------------------------------------------------------------
     def status(self) -> PrinterStatus:
         """Ask the printer now (``DLE EOT`` 1, 2, 4); no answer within the timeout counts as offline."""
+        problem = font_problem(self.style.font) if self.style.encoding == "image" else None
+        if problem:   # it could not print a Chinese line: not ready, and the technician is told why
+            self.note_error(problem)
+            return PrinterStatus(online=False, paper="unknown", error=problem)
         try:
             status = self._owner.call(self._query, self.options["timeout"] + 1.0)
         except DeviceError as exc:

@@ -2,14 +2,17 @@
 
 Rendering is pure: python-escpos builds the commands into its ``Dummy`` printer (with the printer's
 capability profile), text goes through :func:`escpos_codes.text_bytes` so Chinese is sent in Chinese
-character mode, and the result is one ``bytes`` the driver hands to the port in one write.
+character mode (or, with ``encoding = "image"``, as a raster image for printers without a Chinese font),
+and the result is one ``bytes`` the driver hands to the port in one write.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from . import escpos_codes as codes
-from .escpos_lib import Dummy
+from . import text_image
+from .escpos_lib import Dummy, EscposImage
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class PaperStyle:
     encoding: str = "gb18030"
     profile: str = "default"
     cutter: bool = True
+    font: str = text_image.DEFAULT_FONT
 
     @property
     def number_size(self) -> int:
@@ -32,8 +36,13 @@ class PaperStyle:
         return 6 if self.width_mm >= 80 else 4
 
 
-def _line(p, text: str, encoding: str) -> None:
-    p._raw(codes.text_bytes(text, encoding) + b"\n")
+def _line(p, text: str, style: PaperStyle) -> None:
+    if style.encoding == "image" and not text.isascii():
+        # GS v 0 raster, as python-escpos's image() sends it (which also prints a warning to stdout each time)
+        image = EscposImage(text_image.render(text, style.font, style.width_mm))
+        p._raw(b"\x1dv0\x00" + struct.pack("<HH", image.width_bytes, image.height) + image.to_raster_format())
+        return
+    p._raw(codes.text_bytes(text, style.encoding) + b"\n")
 
 
 def _finish(p, style: PaperStyle) -> None:
@@ -50,23 +59,23 @@ def ticket_bytes(layout, style: PaperStyle) -> bytes:
     p = Dummy(profile=style.profile)
     p._raw(codes.INIT)
     p.set(align="center", bold=True)
-    _line(p, layout.hall_name, style.encoding)
+    _line(p, layout.hall_name, style)
     p.set(align="center", bold=False)
     for name in layout.service_names:
-        _line(p, name, style.encoding)
+        _line(p, name, style)
     p._raw(b"\n")
     p.set(align="center", bold=True, custom_size=True, width=style.number_size, height=style.number_size)
-    _line(p, layout.number, style.encoding)
+    _line(p, layout.number, style)
     p.set_with_default(align="center", bold=True)
     for mark in layout.priority_marks:
-        _line(p, mark, style.encoding)
+        _line(p, mark, style)
     p.set(align="center", bold=False)
     p._raw(b"\n")
     for text in (layout.ahead_line, layout.wait_line, layout.issued_line):
-        _line(p, text, style.encoding)
+        _line(p, text, style)
     p.qr(layout.status_url, native=True, size=style.qr_size)
-    _line(p, layout.status_url, style.encoding)
-    _line(p, layout.footer, style.encoding)
+    _line(p, layout.status_url, style)
+    _line(p, layout.footer, style)
     _finish(p, style)
     return p.output
 
@@ -79,12 +88,12 @@ def test_page_bytes(model: str, style: PaperStyle) -> bytes:
     p = Dummy(profile=style.profile)
     p._raw(codes.INIT)
     p.set(align="center", bold=True)
-    _line(p, TEST_PAGE_TITLE, style.encoding)
+    _line(p, TEST_PAGE_TITLE, style)
     p.set(align="center", bold=False)
-    _line(p, "测试页 中文打印正常", style.encoding)
-    _line(p, f"{model}  {style.width_mm} mm  {style.encoding}", style.encoding)
+    _line(p, "测试页 中文打印正常", style)
+    _line(p, f"{model}  {style.width_mm} mm  {style.encoding}", style)
     p.set(align="center", custom_size=True, width=style.number_size, height=style.number_size)
-    _line(p, "A001", style.encoding)
+    _line(p, "A001", style)
     p.set_with_default(align="center")
     p.qr("TEST", native=True, size=style.qr_size)
     _finish(p, style)

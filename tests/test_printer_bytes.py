@@ -5,6 +5,7 @@ import pytest
 from kiosk.display.ticket import TicketLayout
 from kiosk.drivers import escpos_codes as codes
 from kiosk.drivers.escpos_decode import Decoder
+from kiosk.drivers import text_image
 from kiosk.drivers.escpos_lib import Dummy
 from kiosk.drivers.ticket_escpos import PaperStyle, ticket_bytes
 
@@ -120,3 +121,20 @@ def test_decoder_reports_status_requests_between_pages():
     first = decoder.feed(b"\x10\x04\x01\x10")
     second = decoder.feed(b"\x04\x04")
     assert first.status_requests == [1] and second.status_requests == [4]
+
+
+def test_printer_without_chinese_font_gets_chinese_lines_as_raster_images():
+    """With `encoding = "image"` each line holding Chinese is drawn with the CJK font and sent as a GS v 0
+    raster image (the same bytes python-escpos's image() sends), never in Chinese mode; ASCII lines and the
+    number stay text. The image of 综合业务 has black dots and fits the paper."""
+    data = ticket_bytes(LAYOUT, PaperStyle(encoding="image"))
+    assert b"\x1c&" not in data and data.count(b"\x1dv0\x00") == 6
+    page = Decoder().feed(data).pages[0]
+    assert page.images == 6
+    assert page.lines[:3] == ["General business", "", "A003"]
+    image = text_image.render("综合业务", text_image.DEFAULT_FONT, 80)
+    lowest, highest = image.getextrema()
+    assert 0 < image.width <= 72 * 8 and lowest == 0 and highest > 0   # black dots on white
+    escpos = Dummy()
+    escpos.image(image)
+    assert escpos.output in data

@@ -160,6 +160,24 @@ def test_missing_usb_printer_gives_a_clear_answer(kiosk):
     assert state["online"] is False and "usb 0416:5011" in state["last_error"]
 
 
+def test_printer_without_chinese_font_prints_chinese_as_images(kiosk):
+    """A printer set to `encoding = "image"` prints a ticket whose Chinese lines (hall, 综合业务, people ahead,
+    wait, footer) arrive as raster images, and whose number and English lines arrive as text."""
+    hall, client, tech = kiosk("virtual", {"transport": "network", "encoding": "image"})
+    assert client.post(f"{API}/tickets", json={"service": "general"}).status_code == 201
+    page = hall.devices.printer.virtual.pages[-1]
+    assert page.images == 5 and "A001" in page.lines and "General business" in page.lines
+
+
+def test_missing_font_for_chinese_images_refuses_tickets(kiosk):
+    """A printer set to `encoding = "image"` whose font file is missing: the kiosk gets 503
+    `printer_unavailable`, nothing waits, and the device list says which font to install."""
+    hall, client, tech = kiosk("virtual", {"transport": "network", "encoding": "image", "font": "/nonexistent.ttf"})
+    assert_error(client.post(f"{API}/tickets", json={"service": "general"}), 503, "printer_unavailable")
+    assert waiting(client) == 0
+    assert "fonts-wqy-microhei" in printer_state(client, tech)["last_error"]
+
+
 def test_technician_reprints_a_waiting_ticket(kiosk):
     """A technician reprints A001 (e.g. after a jam): the printer holds A001 twice and the queue is unchanged.
     With the paper out, the reprint is 503 and A001 still waits; a served ticket cannot be reprinted (409)."""
