@@ -142,10 +142,15 @@ class Hall:
         self._paper_warned = near_end
         return printer
 
+    def ticket_layout(self, view: dict, svc: dict | None = None):
+        """The ticket's printed layout (for the printer and the preview) from its public view."""
+        svc = svc or self.config.service(view["service"])
+        return build_layout(view, svc, self.config.data["hall"])
+
     def _print(self, printer, view: dict, svc: dict) -> None:
         try:
             with self._print_lock:
-                printer.print_ticket(build_layout(view, svc, self.config.data["hall"]))
+                printer.print_ticket(self.ticket_layout(view, svc))
         except DeviceError as exc:
             printer.note_error(exc.message)
             raise

@@ -219,3 +219,18 @@ def test_printer_options_are_checked_with_their_path(client, tech, type_, option
     err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 422, "invalid_config")
     assert err["path"] == path and words in err["message"]
     assert client.get(f"{API}/config", headers=tech).json["devices"][0]["type"] == "virtual"
+
+
+def test_ticket_preview_shows_what_the_printer_printed(kiosk):
+    """A technician opens the preview of claims ticket C001: an HTML page 72 mm wide (80 mm paper) whose
+    text holds the same lines the virtual printer decoded (hall, 理赔, C001, people ahead, the link), with the
+    QR code drawn as SVG; a kiosk without a token gets 401."""
+    hall, client, tech = kiosk("virtual", {"transport": "network"})
+    ticket = client.post(f"{API}/tickets", json={"service": "claims"}).json
+    resp = client.get(f"{API}/tickets/{ticket['id']}/preview", headers=tech)
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    printed = [line for line in hall.devices.printer.printed[-1].splitlines() if line]
+    assert all(f">{line}</p>" in html for line in printed)
+    assert "width:72mm" in html and "<svg" in html
+    assert_error(client.get(f"{API}/tickets/{ticket['id']}/preview"), 401, "token_required")
