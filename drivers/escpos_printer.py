@@ -56,6 +56,7 @@ class PortOwner:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            future.cancel()   # a job still queued is dropped, so a ticket given up on never prints later
             raise DeviceError("printer_timeout",
                               f"the ticket printer did not finish within {timeout:g} s") from None
 
