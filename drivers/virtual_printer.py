@@ -44,6 +44,12 @@ class VirtualPrinter:
             "near_end" if "paper_near_end" in self.faults else "ok")
         return {"online": "offline" not in self.faults, "paper": paper, "cover_open": "cover_open" in self.faults}
 
+    @property
+    def unknown_commands(self) -> list[bytes]:
+        """Commands received that the decoder does not know (on the connections still open)."""
+        with self._lock:
+            return [cmd for decoder in self._decoders.values() for cmd in decoder.unknown]
+
     def set_fault(self, name: str, on: bool = True) -> None:
         """Switch a fault on or off (``fail_during_print`` runs the paper out during the next ticket)."""
         if name not in FAULTS:

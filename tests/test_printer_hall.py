@@ -4,7 +4,10 @@ path is driven end to end through POST /api/v1/tickets.
 
 Each test starts its own virtual printer; the kiosk only sees the API.
 """
+import concurrent.futures
+
 import pytest
+import requests
 
 from conftest import default_config
 from kiosk import tokens
@@ -234,3 +237,21 @@ def test_ticket_preview_shows_what_the_printer_printed(kiosk):
     assert all(f">{line}</p>" in html for line in printed)
     assert "width:72mm" in html and "<svg" in html
     assert_error(client.get(f"{API}/tickets/{ticket['id']}/preview"), 401, "token_required")
+
+
+def test_kiosks_printing_at_once_each_get_their_own_whole_ticket(live, hall):
+    """Eight kiosks issue five tickets each at the same time through the production server: the printer's one
+    worker thread prints them one after another, so the virtual printer decodes 40 whole pages, each holding
+    exactly the number its kiosk was given, with no bytes it did not understand."""
+    def kiosk_run(_):
+        with requests.Session() as session:
+            return [session.post(f"{live}/api/v1/tickets", json={"service": "general"}).json()["number"]
+                    for _ in range(5)]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        numbers = [n for batch in pool.map(kiosk_run, range(8)) for n in batch]
+    pages = list(hall.devices.printer.virtual.pages)
+    assert sorted(numbers) == [f"A{i:03d}" for i in range(1, 41)]
+    assert sorted(page.lines[4] for page in pages) == sorted(numbers)
+    assert all(page.cut and len(page.qr_codes) == 1 for page in pages)
+    assert hall.devices.printer.virtual.unknown_commands == []
