@@ -101,7 +101,7 @@ class TcpPort:
     def __init__(self, printer: VirtualPrinter, host: str = "127.0.0.1", port: int = 0):
         self.printer = printer
         self._server = socket.create_server((host, port))
-        self._server.settimeout(0.1)   # accept() wakes up to notice close()
+        self._server.settimeout(1.0)   # accept() also wakes up now and then to notice close()
         self.host, self.port = self._server.getsockname()[:2]
         self._stop = threading.Event()
         self._conns: set[socket.socket] = set()
@@ -139,6 +139,10 @@ class TcpPort:
     def close(self) -> None:
         """Stop listening and drop open connections (like a printer switched off)."""
         self._stop.set()
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)   # wakes a blocked accept() at once on Linux
+        except OSError:
+            pass
         self._server.close()
         self._thread.join(2)
         for conn in list(self._conns):
