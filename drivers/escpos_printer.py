@@ -128,7 +128,6 @@ class EscposPrinter(Printer):
         self.model = opts["model"] or f"ESC/POS {opts['paper_width']} mm ({opts['profile']} profile)"
         self.transport = self.type
         self.last_ticket_at: float | None = None
-        self.last_status = PrinterStatus(online=False, paper="unknown")
         self._owner = PortOwner(self.name, self._open_port)
 
     def _open_port(self) -> Escpos:
@@ -176,7 +175,6 @@ class EscposPrinter(Printer):
             status = PrinterStatus(online=False, paper="unknown", error=exc.message)
         if not status.online and status.error:
             self.note_error(status.error)
-        self.last_status = status
         return status
 
     def online(self) -> bool:
