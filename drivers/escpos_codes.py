@@ -25,6 +25,9 @@ _NEAR_END, _PAPER_OUT = 0x0C, 0x60      # n=4, bits 2-3 and 5-6
 
 # Encodings that have a Chinese character mode; the name is what Python's codec calls it.
 CHINESE_ENCODINGS = ("gb18030", "big5")
+# Single-byte code pages and their ``ESC t n`` table numbers (Epson numbering), for printers with no Chinese
+# font; text a code page cannot hold is printed as an image instead.
+CODE_PAGES = {"cp437": 0, "cp850": 2, "cp1252": 16, "cp866": 17, "cp858": 19}
 
 
 def status_query() -> bytes:
@@ -64,6 +67,14 @@ def status_answer(n: int, *, online: bool, paper: str, cover_open: bool) -> byte
     elif n == STATUS_PAPER:
         byte |= {"near_end": _NEAR_END, "out": _NEAR_END | _PAPER_OUT}.get(paper, 0)
     return bytes([byte])
+
+
+def codepage_bytes(text: str, codepage: str) -> bytes | None:
+    """Select the code page (``ESC t n``) and encode ``text`` in it; None when it cannot hold the text."""
+    try:
+        return b"\x1bt" + bytes([CODE_PAGES[codepage]]) + text.encode(codepage)
+    except UnicodeEncodeError:
+        return None
 
 
 def text_bytes(text: str, encoding: str) -> bytes:

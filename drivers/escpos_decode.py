@@ -2,16 +2,20 @@
 
 Pure: :class:`Decoder` takes bytes in any chunks and returns what it understood; the virtual printer feeds it
 from a pty or a socket. It follows the parts of ESC/POS a ticket uses: text and line feeds, Chinese character
-mode (``FS &`` / ``FS .``, decoded with the printer's encoding; outside it, bytes are read as code page 437 as
-a printer's default code page would print them), character size (``GS !``), QR codes (``GS ( k``), raster
+mode (``FS &`` / ``FS .``, decoded with the printer's encoding; outside it, bytes are read in the code page
+selected with ``ESC t``, 437 until one is), character size (``GS !``), QR codes (``GS ( k``), raster
 images, the cut (``GS V``) that ends a page, and real-time status requests (``DLE EOT n``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .escpos_codes import CODE_PAGES
+
+_TABLES = {n: name for name, n in CODE_PAGES.items()}
+
 # Commands that take a fixed number of parameter bytes and change nothing the decoder follows.
-_ESC_PARAMS = {b"E": 1, b"a": 1, b"{": 1, b"-": 1, b"M": 1, b"t": 1, b"d": 1, b"2": 0, b"3": 1, b"J": 1,
+_ESC_PARAMS = {b"E": 1, b"a": 1, b"{": 1, b"-": 1, b"M": 1, b"d": 1, b"2": 0, b"3": 1, b"J": 1,
                b"G": 1, b"V": 1, b"r": 1, b"p": 3, b"c": 2}
 _GS_PARAMS = {b"b": 1, b"B": 1, b"h": 1, b"w": 1, b"H": 1, b"f": 1, b"L": 2, b"W": 2, b"a": 1}
 _FS_PARAMS = {b"!": 1, b"-": 1, b"W": 1}
@@ -54,8 +58,9 @@ class Decoder:
         self.encoding = encoding
         self._buf = b""
         self._page = Page()
-        self._line: list[tuple[bytes, bool]] = []
+        self._line: list[tuple[bytes, str]] = []    # (bytes, the encoding they are printed in)
         self._chinese = False
+        self._codepage = "cp437"
         self._size = (1, 1)
         self._line_size = (1, 1)
         self._qr_data = ""
@@ -108,10 +113,11 @@ class Decoder:
         if text:
             if not self._line:
                 self._line_size = self._size
-            if self._line and self._line[-1][1] == self._chinese:   # a character may span two chunks
-                self._line[-1] = (self._line[-1][0] + text, self._chinese)
+            encoding = self.encoding if self._chinese else self._codepage
+            if self._line and self._line[-1][1] == encoding:   # a character may span two chunks
+                self._line[-1] = (self._line[-1][0] + text, encoding)
             else:
-                self._line.append((text, self._chinese))
+                self._line.append((text, encoding))
             self._line_size = max(self._line_size, self._size)
         return end
 
@@ -120,8 +126,13 @@ class Decoder:
             return 0
         cmd = buf[1:2]
         if cmd == b"@":
-            self._chinese, self._size = False, (1, 1)
+            self._chinese, self._size, self._codepage = False, (1, 1), "cp437"
             return 2
+        if cmd == b"t":
+            if len(buf) < 3:
+                return 0
+            self._codepage = _TABLES.get(buf[2], "cp437")
+            return 3
         if cmd == b"!":
             if len(buf) < 3:
                 return 0
@@ -186,7 +197,7 @@ class Decoder:
             self._page.qr_codes.append(self._qr_data)
 
     def _decode_line(self) -> str:
-        return "".join(raw.decode(self.encoding if chinese else "cp437", "replace") for raw, chinese in self._line)
+        return "".join(raw.decode(encoding, "replace") for raw, encoding in self._line)
 
     def _end_line(self) -> None:
         self._page.lines.append(self._decode_line())

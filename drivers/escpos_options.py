@@ -1,14 +1,15 @@
 """The ``options`` table of each ESC/POS printer type, checked by the config schema (unknown keys rejected).
 
 Common to every type: ``paper_width`` (80 or 58 mm), ``encoding`` of Chinese text (gb18030, big5 for a
-printer with a traditional-Chinese font, or image for one without a Chinese font, drawn with ``font``),
+printer with a traditional-Chinese font, a code page such as cp858 for one without a Chinese font, whose
+Chinese lines are then printed as images, or image: every non-ASCII line as an image, drawn with ``font``),
 ``profile`` (a python-escpos capability profile), ``cutter``,
 ``model`` (shown in the device list), ``timeout`` for one status answer and ``print_timeout`` for a ticket.
 """
 from __future__ import annotations
 
 from ..schema import Field, Section
-from .escpos_codes import CHINESE_ENCODINGS
+from .escpos_codes import CHINESE_ENCODINGS, CODE_PAGES
 from .text_image import DEFAULT_FONT
 
 
@@ -34,7 +35,7 @@ def _nonempty(v: str) -> str | None:
 
 COMMON = {
     "paper_width": Field(int, 80, _one_of(80, 58)),
-    "encoding": Field(str, "gb18030", _one_of(*CHINESE_ENCODINGS, "image")),
+    "encoding": Field(str, "gb18030", _one_of(*CHINESE_ENCODINGS, *CODE_PAGES, "image")),
     "font": Field(str, DEFAULT_FONT, _nonempty),
     "profile": Field(str, "default", _nonempty),
     "cutter": Field(bool, True),

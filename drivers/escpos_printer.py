@@ -165,7 +165,8 @@ class EscposPrinter(Printer):
     # -- the Printer interface ------------------------------------------------------------------------------
     def status(self) -> PrinterStatus:
         """Ask the printer now (``DLE EOT`` 1, 2, 4); no answer within the timeout counts as offline."""
-        problem = font_problem(self.style.font) if self.style.encoding == "image" else None
+        images = self.style.encoding not in codes.CHINESE_ENCODINGS   # Chinese lines are printed as images
+        problem = font_problem(self.style.font) if images else None
         if problem:   # it could not print a Chinese line: not ready, and the technician is told why
             self.note_error(problem)
             return PrinterStatus(online=False, paper="unknown", error=problem)

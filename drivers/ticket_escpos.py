@@ -37,7 +37,12 @@ class PaperStyle:
 
 
 def _line(p, text: str, style: PaperStyle) -> None:
-    if style.encoding == "image" and not text.isascii():
+    if style.encoding in codes.CODE_PAGES and not text.isascii():
+        data = codes.codepage_bytes(text, style.encoding)
+        if data is not None:
+            p._raw(data + b"\n")
+            return
+    if style.encoding not in codes.CHINESE_ENCODINGS and not text.isascii():
         # GS v 0 raster, as python-escpos's image() sends it (which also prints a warning to stdout each time)
         image = EscposImage(text_image.render(text, style.font, style.width_mm))
         p._raw(b"\x1dv0\x00" + struct.pack("<HH", image.width_bytes, image.height) + image.to_raster_format())

@@ -138,3 +138,16 @@ def test_printer_without_chinese_font_gets_chinese_lines_as_raster_images():
     escpos = Dummy()
     escpos.image(image)
     assert escpos.output in data
+
+
+def test_code_page_printer_gets_its_code_page_and_chinese_as_images():
+    """With `encoding = "cp858"` a line the code page holds (Café 5 €) is sent after ESC t 19 in cp858 and
+    decodes back; a Chinese line, which it cannot hold, is sent as a raster image instead."""
+    layout = TicketLayout(hall_name="Café 5 €", service_names=("综合业务",), number="A001", priority_marks=(),
+                          ahead_line="0 ahead of you", wait_line="", issued_line="2026-11-23 10:00:00",
+                          status_url="http://127.0.0.1:8080/t/1", footer="Merci")
+    data = ticket_bytes(layout, PaperStyle(encoding="cp858"))
+    assert b"\x1bt\x13Caf\x82 5 \xd5\n" in data
+    assert b"\x1c&" not in data and data.count(b"\x1dv0\x00") == 1
+    page = Decoder().feed(data).pages[0]
+    assert page.lines[0] == "Café 5 €" and page.images == 1 and "A001" in page.lines
