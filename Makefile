@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the hall or its tests need (installed with apt-get when missing; root or sudo).
 # espeak-ng, libespeak-ng1, alsa-utils: the voice; systemd: systemd-analyze, which the install test uses
-# to verify the unit files.
-SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd
+# to verify the unit files; libusb-1.0-0: USB printers (pyusb); fonts-wqy-microhei: Chinese printed as images.
+SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd libusb-1.0-0 fonts-wqy-microhei
 
 .PHONY: run test bench system-deps clean install uninstall
 

@@ -10,7 +10,10 @@ from ..errors import ConfigError
 from ..schema import Section
 from .base import Device
 from .espeak_speech import OPTIONS as ESPEAK_OPTIONS, EspeakSpeech
+from .escpos_options import OPTIONS as ESCPOS_OPTIONS
+from .escpos_printer import EscposPrinter
 from .simulated import SimulatedDispenser, SimulatedDisplay, SimulatedPrinter, SimulatedSpeech
+from .virtual_device import VirtualEscposPrinter
 
 NO_OPTIONS = Section({})
 
@@ -21,6 +24,8 @@ DRIVERS: dict[tuple[str, str], tuple[type[Device], Section]] = {
     ("dispenser", "simulated"): (SimulatedDispenser, NO_OPTIONS),
     ("speech", "simulated"): (SimulatedSpeech, NO_OPTIONS),
     ("speech", "espeak"): (EspeakSpeech, ESPEAK_OPTIONS),
+    **{("printer", t): (EscposPrinter, ESCPOS_OPTIONS[t]) for t in ("usb", "serial", "network", "file")},
+    ("printer", "virtual"): (VirtualEscposPrinter, ESCPOS_OPTIONS["virtual"]),
 }
 
 

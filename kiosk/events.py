@@ -19,7 +19,7 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 PUBLIC_TYPES = ("issued", "called", "recalled", "transferred", "served", "no_show", "expired", "void",
-                "paused", "resumed", "day_started")
+                "paused", "resumed", "day_started", "device_warning")
 _STOP = object()
 
 
@@ -32,7 +32,7 @@ def public_event(event: dict, tz: dt.tzinfo) -> dict:
     if event["ticket_id"] is not None:
         out["ticket"] = {"id": event["ticket_id"], "number": data.get("number"), "service": data.get("service"),
                          "priority": data.get("priority")}
-    for key in ("recalls", "to_counter", "from_service", "day"):
+    for key in ("recalls", "to_counter", "from_service", "day", "device", "warning", "message"):
         if key in data:
             out[key] = data[key]
     return out

@@ -55,6 +55,7 @@ class Hall:
         self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir)
         self._day: str | None = None
         self._print_lock = threading.Lock()
+        self._paper_warned = False
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> "Hall":
@@ -91,22 +92,14 @@ class Hall:
     def issue_ticket(self, service: str, priority: str = "normal", agent_code: str | None = None,
                      source: str = "kiosk") -> dict:
         """Issue and print a ticket; if the printer is not ready or fails, no ticket stays waiting (503)."""
-        cfg = self.config
-        svc = cfg.service(service)
-        printer = self.devices.printer
-        if printer is not None:
-            status = printer.status()
-            if not status.ready:
-                raise Unavailable(f"Sorry, {status.problem()}. Please ask at the guide desk.",
-                                  code="printer_unavailable")
+        svc = self.config.service(service)
+        printer = self._ready_printer()
         ticket_id = self.change(tickets.issue, service, priority, agent_code, source)
         view = self.ticket_view(ticket_id)
         if printer is not None:
             try:
-                with self._print_lock:
-                    printer.print_ticket(build_layout(view, svc, cfg.data["hall"]))
+                self._print(printer, view, svc)
             except DeviceError as exc:
-                printer.note_error(exc.message)
                 try:
                     self.writer.run(tickets.void, ticket_id, exc.message)
                 except HallError as void_error:  # it ended in the meantime; the customer still has no paper
@@ -115,6 +108,53 @@ class Hall:
                 raise Unavailable(f"Sorry, {exc.message}; no ticket was issued. Please ask at the guide desk.",
                                   code="printer_unavailable") from None
         return view
+
+    def reprint_ticket(self, ticket_id: int) -> dict:
+        """Print a waiting (or called) ticket again, e.g. after a jam; the ticket itself does not change."""
+        view = self.ticket_view(ticket_id)
+        if view["status"] not in ("waiting", "called"):
+            raise Conflict(f"Ticket {view['number']} is {view['status']}; only a waiting or called ticket can be "
+                           "reprinted.", code="ticket_not_reprintable")
+        printer = self._ready_printer()
+        if printer is None:
+            raise Conflict("No ticket printer is configured.", code="no_printer")
+        try:
+            self._print(printer, view, self.config.service(view["service"]))
+        except DeviceError as exc:
+            raise Unavailable(f"Sorry, {exc.message}; the ticket was not reprinted.",
+                              code="printer_unavailable") from None
+        log.info("ticket %s (%s) reprinted", ticket_id, view["number"])
+        return view
+
+    def _ready_printer(self):
+        """Check the printer before a ticket: 503 when it is not ready; a paper-near-end warning is published
+        once (an event for the technician) while the ticket still prints."""
+        printer = self.devices.printer
+        if printer is None:
+            return None
+        status = printer.status()
+        if not status.ready:
+            raise Unavailable(f"Sorry, {status.problem()}. Please ask at the guide desk.",
+                              code="printer_unavailable")
+        near_end = status.paper == "near_end"
+        if near_end and not self._paper_warned:
+            self.writer.run(lambda tx: tx.emit("device_warning", device=printer.name, warning="paper_near_end",
+                                               message="The ticket printer's paper is near its end."))
+        self._paper_warned = near_end
+        return printer
+
+    def ticket_layout(self, view: dict, svc: dict | None = None):
+        """The ticket's printed layout (for the printer and the preview) from its public view."""
+        svc = svc or self.config.service(view["service"])
+        return build_layout(view, svc, self.config.data["hall"])
+
+    def _print(self, printer, view: dict, svc: dict) -> None:
+        try:
+            with self._print_lock:
+                printer.print_ticket(self.ticket_layout(view, svc))
+        except DeviceError as exc:
+            printer.note_error(exc.message)
+            raise
 
     def _dispense(self, service: str) -> dict:
         try:

@@ -303,9 +303,10 @@ def test_config_that_removes_the_counter_a_customer_was_sent_to_is_refused(clien
 
 
 def test_option_a_simulated_device_does_not_take_is_rejected_with_its_path(client, tech):
-    """A technician gives the simulated printer a baud rate: 422 naming `devices[0].options.baud`, because a
+    """A technician gives the simulated dispenser a baud rate: 422 naming `devices[1].options.baud`, because a
     simulated device takes no options."""
     cfg = get_config(client, tech)
-    cfg["devices"][0]["options"] = {"baud": 9600}
+    assert cfg["devices"][1]["type"] == "simulated"
+    cfg["devices"][1]["options"] = {"baud": 9600}
     err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 422, "invalid_config")
-    assert err["path"] == "devices[0].options.baud" and "takes no keys" in err["message"]
+    assert err["path"] == "devices[1].options.baud" and "takes no keys" in err["message"]

@@ -119,11 +119,12 @@ def test_printed_starlight_and_vip_tickets_carry_a_priority_mark_and_no_personal
 
 
 def test_printer_test_page_is_printed(client, tech, hall):
-    """POST /devices/ticket-printer/test prints a test page: 200 with the printer's state, and the simulated
-    printer holds the test page."""
+    """POST /devices/ticket-printer/test prints a test page: 200 with the printer's state, and the virtual
+    printer holds the test page: its title and a line of Chinese text."""
     resp = client.post(f"{API}/devices/ticket-printer/test", headers=tech)
     assert resp.status_code == 200 and resp.json["name"] == "ticket-printer"
-    assert hall.devices.get("ticket-printer").printed[-1] == "*** TEST PAGE ***"
+    page = hall.devices.get("ticket-printer").printed[-1].splitlines()
+    assert page[:2] == ["*** TEST PAGE ***", "测试页 中文打印正常"]
 
 
 # -- displays ---------------------------------------------------------------------------------------------------

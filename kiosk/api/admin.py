@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 
 from .. import roster, settings, tickets
 from ..display.spoken import sample_announcement
+from ..display import ticket_preview
 from ..display.texts import DisplayText
 from ..drivers.base import DeviceError, Display, NotSimulated, Printer, Speech
 from ..errors import BadRequest, Conflict, HallError
@@ -70,6 +71,24 @@ def test_device(name: str):
         device.note_error(exc.message)
         raise HallError(f"{name}: {exc.message}", code="device_unavailable", status=503) from None
     return jsonify(device.state())
+
+
+@bp.post("/tickets/<int:ticket_id>/reprint")
+@requires()
+def reprint_ticket(ticket_id: int):
+    """Print a waiting or called ticket again (after a jam or a lost ticket); the queue does not change."""
+    return jsonify(hall().reprint_ticket(ticket_id))
+
+
+@bp.get("/tickets/<int:ticket_id>/preview")
+@requires("manager")
+def preview_ticket(ticket_id: int):
+    """The ticket as it would print now, as an HTML page (same layout as the printer's)."""
+    h = hall()
+    view = h.ticket_view(ticket_id)
+    style = getattr(h.devices.printer, "style", None)   # an ESC/POS printer knows its paper width
+    html = ticket_preview.render(h.ticket_layout(view), style.width_mm if style else 80)
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.post("/devices/<name>/simulate")

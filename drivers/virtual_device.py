@@ -1,0 +1,60 @@
+"""The ``virtual`` ticket printer: the real ESC/POS driver printing to a :class:`VirtualPrinter` it starts.
+
+With ``transport = "network"`` the driver connects to the virtual printer's loopback TCP port; with
+``"serial"`` it opens the virtual printer's pty as a serial port. Everything between the hall and the bytes
+is the real driver; the simulator's faults are switched with ``POST /devices/{name}/simulate`` and the
+decoded tickets are in :attr:`printed` and in the device list.
+"""
+from __future__ import annotations
+
+from .escpos_printer import EscposPrinter
+from .virtual_printer import FAULTS, PtyPort, TcpPort, VirtualPrinter
+
+
+class VirtualEscposPrinter(EscposPrinter):
+    """An :class:`EscposPrinter` wired to its own virtual printer."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.virtual = VirtualPrinter(self.style.encoding)
+        self._port: TcpPort | PtyPort | None = None
+        self.transport = spec["options"]["transport"]
+        self.model = self.options["model"] or "virtual ESC/POS printer"
+
+    def start(self) -> None:
+        """Start the virtual printer on its transport, then the driver's worker."""
+        if self.transport == "network":
+            self._port = TcpPort(self.virtual)
+            self.options = {**self.options, "host": self._port.host, "port": self._port.port}
+        else:
+            self._port = PtyPort(self.virtual)
+            self.options = {**self.options, "port": self._port.path, "baud": 115200}
+        super().start()
+
+    def stop(self) -> None:
+        """Stop the driver, then the virtual printer."""
+        super().stop()
+        if self._port is not None:
+            self._port.close()
+
+    @property
+    def printed(self) -> list[str]:
+        """The text of every page the virtual printer cut, oldest first."""
+        return [page.text for page in self.virtual.pages]
+
+    def state(self) -> dict:
+        """Add the virtual printer's faults and what it printed last."""
+        pages = self.virtual.pages
+        return {**super().state(), "faults": sorted(self.virtual.faults), "printed": len(pages),
+                "last_printed": pages[-1].text if pages else None}
+
+    def simulate(self, action: dict) -> dict:
+        """``{"fault": NAME, "on": true|false}`` or ``{"clear": true}``."""
+        if action.get("clear") is True:
+            self.virtual.clear()
+        elif action.get("fault") in FAULTS and isinstance(action.get("on", True), bool):
+            self.virtual.set_fault(action["fault"], action.get("on", True))
+        else:
+            raise ValueError(f"a virtual printer takes {{\"fault\": one of {', '.join(FAULTS)}, \"on\": true|false}} "
+                             "or {\"clear\": true}")
+        return self.state()
