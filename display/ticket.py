@@ -42,7 +42,7 @@ def build_layout(ticket: dict, service: dict, hall: dict) -> TicketLayout:
     ``issued_at``, ``id``), its service and the hall section of the config."""
     zh, en = "zh-CN" in hall["languages"], "en" in hall["languages"]
     names = tuple(n for n, on in ((service["name"], zh), (service["name_en"], en)) if on)
-    marks = tuple(m for m, on in zip(PRIORITY_MARKS[ticket["priority"]], (zh, en)) if m and on)
+    marks = tuple(m for m, on in zip(PRIORITY_MARKS[ticket["priority"]], (zh, en), strict=True) if m and on)
     ahead, wait = ticket["ahead"], wait_minutes(ticket["estimated_wait_s"])
     ahead_parts = [f"前面还有 {ahead} 人" if zh else "", f"{ahead} ahead of you" if en else ""]
     wait_parts = [f"预计等候 {wait} 分钟" if zh else "", f"about {wait} min" if en else ""]

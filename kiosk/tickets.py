@@ -17,8 +17,6 @@ from .writer import Tx
 log = logging.getLogger(__name__)
 
 PRIORITIES = ("normal", "starlight", "vip")
-FINAL_STATES = ("served", "no_show", "expired", "void")
-SOURCES = ("kiosk", "guide", "dispenser", "api")
 
 _NEXT_NUMBER = ("INSERT INTO number_seq (prefix, business_day, last) VALUES (?, ?, 1) "
                 "ON CONFLICT (prefix, business_day) DO UPDATE SET last = last % 999 + 1 RETURNING last")

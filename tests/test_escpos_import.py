@@ -2,7 +2,6 @@
 logger is left for the daemon to configure."""
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 SCRIPT = """
