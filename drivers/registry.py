@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..schema import Section
 from .base import Device
+from .hallbus import KINDS as BUS_KINDS, OPTIONS as BUS_OPTIONS
 from .espeak_speech import OPTIONS as ESPEAK_OPTIONS, EspeakSpeech
 from .simulated import SimulatedDispenser, SimulatedDisplay, SimulatedPrinter, SimulatedSpeech
 
@@ -21,6 +22,7 @@ DRIVERS: dict[tuple[str, str], tuple[type[Device], Section]] = {
     ("dispenser", "simulated"): (SimulatedDispenser, NO_OPTIONS),
     ("speech", "simulated"): (SimulatedSpeech, NO_OPTIONS),
     ("speech", "espeak"): (EspeakSpeech, ESPEAK_OPTIONS),
+    **{(kind, "bus"): (cls, BUS_OPTIONS) for kind, cls in BUS_KINDS.items()},
 }
 
 

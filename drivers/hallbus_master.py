@@ -1,0 +1,229 @@
+"""The RS-485 bus master: one thread owns one serial port and talks to its devices one frame at a time.
+
+Half duplex: the master sends a request to one address and waits (``timeout_s``) for the reply before anything
+else goes on the wire. Each round it sends every member what it has waiting (a display's new text, a dispenser's
+error signal) and polls input devices (PING; they answer with a KEY/TAKE/RATING event or a plain ACK). Displays
+are pinged every ``ping_s`` and input devices polled every ``poll_s``, so an unplugged one is noticed. A member that misses ``offline_after`` requests in a
+row (after ``retries`` retries each) is offline until it answers again; then it is sent its state anew. When the
+port itself fails (adapter unplugged), the master closes it, marks every member offline and reopens it forever
+with a doubling backoff, logging each distinct error once.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Callable, Protocol
+
+import serial
+
+from .hallbus_frame import ACK_BIT, NAK, PING, Decoder, Frame, encode
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MIN_S, BACKOFF_MAX_S = 0.05, 5.0
+
+
+class Member(Protocol):
+    """What the bus master needs from a device on the bus (see :class:`kiosk.drivers.hallbus.BusDevice`)."""
+
+    address: int
+    polled: bool
+    traffic: logging.Logger
+
+    def next_request(self) -> tuple[int, bytes] | None:
+        """The command and payload to send now, or None."""
+
+    def on_reply(self, request: int, reply: Frame) -> None:
+        """Take the device's answer to ``request`` (called on the bus thread; must not block)."""
+
+    def set_online(self, online: bool) -> None:
+        """Told when the device starts or stops answering."""
+
+
+class Bus:
+    """One port, its owner thread and its members. ``opener()`` returns an open pyserial port."""
+
+    def __init__(self, name: str, opener: Callable[[], serial.SerialBase], *, timeout_s: float = 0.1,
+                 retries: int = 2, offline_after: int = 3, ping_s: float = 1.0, poll_s: float = 0.05):
+        self.name = name
+        self._opener = opener
+        self.timeout_s, self.retries, self.offline_after = timeout_s, retries, offline_after
+        self.ping_s, self.poll_s = ping_s, poll_s
+        self.members: dict[int, Member] = {}
+        self.port_online = False
+        self.port_error: str | None = None
+        self.stats: dict[int, dict] = {}
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._port = None
+        self._decoder = Decoder()
+        self._seq = 0
+        self.work: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    def add(self, member: Member) -> None:
+        """Put a device on the bus (before :meth:`start`)."""
+        self.members[member.address] = member
+        self.stats[member.address] = {"online": False, "last_seen": None, "timeouts": 0, "bad_frames": 0,
+                                      "naks": 0, "missed": 0, "next_ping": 0.0}
+
+    def start(self) -> None:
+        """Start the owner thread and the thread that runs input devices' handlers."""
+        self._thread = threading.Thread(target=self._run, name=f"bus-{self.name}", daemon=True)
+        self._worker = threading.Thread(target=self._work, name=f"bus-{self.name}-input", daemon=True)
+        self._thread.start()
+        self._worker.start()
+
+    def stop(self) -> None:
+        """Stop the threads and close the port."""
+        self._stop.set()
+        self._kick.set()
+        self.work.put(None)
+        for thread in (self._thread, self._worker):
+            if thread is not None:
+                thread.join(5)
+        self._close()
+
+    def kick(self) -> None:
+        """Wake the owner thread: a member has something to send."""
+        self._kick.set()
+
+    # -- the owner thread ------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = BACKOFF_MIN_S
+        while not self._stop.is_set():
+            if self._port is None and not self._open():
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_MIN_S
+            try:
+                busy = self._round()
+            except (serial.SerialException, OSError) as exc:
+                self._port_failed(str(exc) or type(exc).__name__)
+                continue
+            if not busy:
+                self._kick.wait(self._idle_wait())
+                self._kick.clear()
+
+    def _idle_wait(self) -> float:
+        """How long to sleep when nothing is waiting: until the next ping or poll is due."""
+        due = min((s["next_ping"] for s in self.stats.values()), default=time.monotonic() + 1.0)
+        return max(0.0, min(due - time.monotonic(), 1.0))
+
+    def _round(self) -> bool:
+        """Serve each member once; return True when anything was sent."""
+        sent = False
+        now = time.monotonic()
+        for addr, member in list(self.members.items()):
+            if self._stop.is_set():
+                break
+            stats = self.stats[addr]
+            request = member.next_request() if stats["online"] else None
+            if request is None and now >= stats["next_ping"]:
+                request = (PING, b"")
+            if request is None:
+                continue
+            stats["next_ping"] = now + (self.poll_s if member.polled else self.ping_s)
+            self._transact(member, *request)
+            sent = True
+        return sent
+
+    def _transact(self, member: Member, cmd: int, payload: bytes) -> None:
+        """Send one request and wait for its reply, retrying; update the member's online state."""
+        stats = self.stats[member.address]
+        self._seq = (self._seq + 1) & 0xFF
+        raw = encode(Frame(member.address, cmd, self._seq, payload))
+        for _attempt in range(1 + self.retries):
+            self._port.reset_input_buffer()
+            self._decoder = Decoder()
+            self._port.write(raw)
+            member.traffic.debug("-> %s", raw.hex(" "))
+            reply = self._read_reply(member, self._seq)
+            if reply is not None:
+                if reply.cmd == NAK:
+                    stats["naks"] += 1
+                stats["missed"] = 0
+                stats["last_seen"] = time.time()
+                if not stats["online"]:
+                    stats["online"] = True
+                    log.info("bus %s: device at address %d answers", self.name, member.address)
+                    member.set_online(True)
+                    if cmd == PING:
+                        return  # it came back: its state goes out in the next round
+                member.on_reply(cmd, reply)
+                return
+        stats["missed"] += 1
+        if stats["online"] and stats["missed"] >= self.offline_after:
+            stats["online"] = False
+            log.warning("bus %s: device at address %d does not answer; marked offline", self.name, member.address)
+            member.set_online(False)
+
+    def _read_reply(self, member: Member, seq: int) -> Frame | None:
+        """Read until a frame from ``member`` with ``seq`` arrives or the timeout passes."""
+        stats = self.stats[member.address]
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                stats["timeouts"] += 1
+                return None
+            self._port.timeout = left
+            data = self._port.read(max(1, self._port.in_waiting))
+            if not data:
+                continue
+            member.traffic.debug("<- %s", data.hex(" "))
+            errors = self._decoder.errors
+            frames = self._decoder.feed(data)
+            if self._decoder.errors > errors:
+                stats["bad_frames"] += self._decoder.errors - errors
+            for frame in frames:
+                if frame.addr == member.address and frame.seq == seq and (frame.cmd & ACK_BIT or frame.cmd < ACK_BIT):
+                    return frame
+
+    # -- the port --------------------------------------------------------------------------------------------
+    def _open(self) -> bool:
+        try:
+            self._port = self._opener()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self._note_port_error(f"cannot open the port: {exc}")
+            return False
+        if not self.port_online:
+            log.info("bus %s: port open", self.name)
+        self.port_online, self.port_error = True, None
+        for stats in self.stats.values():
+            stats["next_ping"] = 0.0  # find out at once who is there
+        return True
+
+    def _port_failed(self, message: str) -> None:
+        self._note_port_error(f"the port failed: {message}")
+        self._close()
+        for addr, member in self.members.items():
+            if self.stats[addr]["online"]:
+                self.stats[addr]["online"] = False
+                member.set_online(False)
+
+    def _note_port_error(self, message: str) -> None:
+        if message != self.port_error:
+            log.error("bus %s: %s (retrying with backoff)", self.name, message)
+        self.port_online, self.port_error = False, message
+
+    def _close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass
+
+    # -- input handlers --------------------------------------------------------------------------------------
+    def _work(self) -> None:
+        """Run input devices' handlers (issue a ticket, call a customer) off the bus thread, in order."""
+        while (job := self.work.get()) is not None:
+            try:
+                job()
+            except Exception:
+                log.exception("bus %s: an input handler failed", self.name)
