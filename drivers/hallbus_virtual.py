@@ -12,6 +12,7 @@ import collections
 import os
 import select
 import threading
+import time
 import tty
 
 import serial
@@ -30,6 +31,7 @@ class VirtualDevice:
         self.blink = 0
         self.brightness = 8
         self.updates = 0
+        self.shown_at: float | None = None  # time.time() of the last SHOW received whole
         self.signals: collections.deque[str] = collections.deque(maxlen=20)
         self.events: collections.deque[tuple[int, bytes]] = collections.deque()
         self.faults: set[str] = set()
@@ -69,6 +71,7 @@ class VirtualDevice:
             if frame.cmd == hb.SHOW:
                 _counter, self.blink, self.lines = hb.parse_show(frame.payload)
                 self.updates += 1
+                self.shown_at = time.time()
                 return ack
             if frame.cmd == hb.CLEAR:
                 self.lines, self.blink = ("",), 0
@@ -87,7 +90,7 @@ class VirtualDevice:
         """What a simulator page shows of this device."""
         with self.lock:
             return {"address": self.address, "shows": list(self.lines), "blink": self.blink,
-                    "brightness": self.brightness, "updates": self.updates, "signals": list(self.signals),
+                    "brightness": self.brightness, "updates": self.updates, "shown_at": self.shown_at, "signals": list(self.signals),
                     "pending_events": len(self.events), "faults": sorted(self.faults)}
 
 

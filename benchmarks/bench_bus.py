@@ -1,0 +1,90 @@
+"""The RS-485 hall bus (issue 4), in process: a real hall, the real bus master on a pty, virtual devices.
+
+- ``next`` to SHOW: from ``POST /counters/1/next`` (Flask test client, token checked) until the virtual LED
+  above counter 1 has received the whole SHOW frame with the new number. A pty has no wire time, so this is
+  the latency beyond the frame's own wire time (which is added in the output for 9600 baud).
+  Target: p99 <= 50 ms.
+- TAKE to printer: a dispenser button is pressed (the TAKE event is queued in the virtual dispenser) until the
+  printer has the ticket (a random moment in the poll cycle), with 8 polled input devices on the bus (the dispenser, 4 keypads, 3 evaluators).
+  Target: p99 <= 100 ms.
+"""
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+
+from common import summary_ms  # noqa: E402
+from kiosk import settings, tokens  # noqa: E402
+from kiosk.api import create_app  # noqa: E402
+from kiosk.drivers import hallbus_frame as hb  # noqa: E402
+from kiosk.hall import Hall  # noqa: E402
+from kiosk.store import connect  # noqa: E402
+
+BUS = {"name": "hall-bus", "port": "virtual", "timeout_ms": 100, "ping_ms": 1000, "poll_ms": 50}
+
+
+def bus_config() -> dict:
+    """The default hall with counter LEDs, a dispenser, 4 keypads and 3 evaluators on one virtual bus."""
+    cfg = settings.parse_toml(settings.default_text())
+    dev = lambda name, kind, addr, **kw: {"name": name, "kind": kind, "type": "bus",  # noqa: E731
+                                          "options": {"bus": "hall-bus", "address": addr}, **kw}
+    cfg["buses"] = [BUS]
+    cfg["devices"] = [d for d in cfg["devices"] if d["kind"] == "printer"] + [
+        dev(f"counter-{i}-led", "counter_display", i, counter=i) for i in range(1, 6)] + [
+        dev("hall-strip", "hall_display", 20), dev("dispenser", "dispenser", 30, services=["general"])] + [
+        dev(f"keypad-{i}", "keypad", 40 + i, counter=i) for i in range(1, 5)] + [
+        dev(f"rater-{i}", "evaluator", 50 + i, counter=i) for i in range(1, 4)]
+    return settings.validate(cfg)
+
+
+def wait(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bus did not answer")
+        time.sleep(0.0002)
+
+
+def run(rounds: int = 300) -> list[dict]:
+    """Measure both paths ``rounds`` times on one hall."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        hall = Hall(tmp, bus_config()).start()
+        try:
+            conn = connect(hall.store.path)
+            headers = {"Authorization": f"Bearer {tokens.create(conn, 'technician', None)}"}
+            conn.close()
+            client = create_app(hall).test_client()
+            devices = hall.devices
+            wait(lambda: all(d.online() for d in devices.devices.values()))
+            led = devices.get("counter-1-led").virtual.devices[1]
+            dispenser = devices.get("dispenser")
+            printer = devices.printer
+            show, take = [], []
+            for _ in range(rounds):
+                time.sleep(random.uniform(0, BUS["poll_ms"] / 1000))  # a press comes at any point of the poll cycle
+                printed, before = printer.last_ticket_at, dispenser.last_result
+                t0 = time.time()
+                dispenser.virtual.devices[30].queue(hb.TAKE, b"\x01")
+                wait(lambda: printer.last_ticket_at != printed)
+                take.append(printer.last_ticket_at - t0)
+                wait(lambda: dispenser.last_result is not before)
+                wanted = [dispenser.last_result["ticket"]["number"]]
+                t0 = time.time()
+                assert client.post("/api/v1/counters/1/next", headers=headers).status_code == 200
+                wait(lambda: list(led.lines) == wanted)
+                show.append(led.shown_at - t0)
+        finally:
+            hall.stop()
+    frame = hb.encode(hb.Frame(1, hb.SHOW, 0, hb.show_payload(1, 3, ("A001",))))
+    wire_ms = round(len(frame) * 10 / 9600 * 1e3, 1)
+    return [{"benchmark": f"next to SHOW received (beyond the {len(frame)}-byte frame's {wire_ms} ms wire time "
+                          "at 9600 baud)", **summary_ms(show)},
+            {"benchmark": "dispenser TAKE to ticket printed, 8 polled devices", **summary_ms(take)}]
+
+
+if __name__ == "__main__":
+    import json
+    json.dump(run(), sys.stdout, indent=2, ensure_ascii=False)
+    print()
