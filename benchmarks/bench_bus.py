@@ -44,7 +44,7 @@ def wait(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("the bus did not answer")
-        time.sleep(0.0002)
+        time.sleep(0.001)
 
 
 def run(rounds: int = 300) -> list[dict]:
