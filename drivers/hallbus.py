@@ -59,7 +59,7 @@ class BusPool:
             else:
                 opener = lambda: serial.serial_for_url(  # noqa: E731
                     find_usb_port(cfg["usb"]) if cfg["usb"] else cfg["port"], baudrate=cfg["baud"], timeout=0)
-            self.buses[name] = Bus(name, opener, timeout_s=cfg["timeout_ms"] / 1000, retries=cfg["retries"],
+            self.buses[name] = Bus(name, opener, baud=cfg["baud"], timeout_s=cfg["timeout_ms"] / 1000, retries=cfg["retries"],
                                    offline_after=cfg["offline_after"], ping_s=cfg["ping_ms"] / 1000,
                                    poll_s=cfg["poll_ms"] / 1000)
         return self.buses[name]
@@ -83,6 +83,7 @@ class BusDevice(Device):
     """What every bus device shares: its address, online state and counters, and its virtual twin."""
 
     polled = False
+    poll_factor = 1  # polled every poll_ms times this (input devices)
 
     def __init__(self, spec: dict):
         super().__init__(spec)
@@ -301,6 +302,7 @@ class BusKeypad(CounterInput):
     """A counter keypad: next, recall, no-show, pause, resume act like the counter's API."""
 
     EVENT = hb.KEY
+    poll_factor = 8  # a clerk does not notice 400 ms; a waiting customer at the dispenser comes first
     INPUT_HELP = ", or {\"key\": next|recall|no-show|pause|resume}"
 
     def _input(self, action: dict) -> bool:
@@ -314,6 +316,7 @@ class BusEvaluator(CounterInput):
     """A customer's rating pad at a counter: scores 1-5 stored against the ticket last served there."""
 
     EVENT = hb.RATING
+    poll_factor = 20
     INPUT_HELP = ", or {\"rate\": 1..5}"
 
     def _input(self, action: dict) -> bool:

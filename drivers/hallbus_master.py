@@ -1,9 +1,10 @@
 """The RS-485 bus master: one thread owns one serial port and talks to its devices one frame at a time.
 
-Half duplex: the master sends a request to one address and waits (``timeout_s``) for the reply before anything
-else goes on the wire. Each round it sends every member what it has waiting (a display's new text, a dispenser's
-error signal) and polls input devices (PING; they answer with a KEY/TAKE/RATING event or a plain ACK). Displays
-are pinged every ``ping_s`` and input devices polled every ``poll_s``, so an unplugged one is noticed. A member that misses ``offline_after`` requests in a
+Half duplex: the master sends a request to one address and waits (``timeout_s`` beyond the bytes' wire time)
+for the reply before anything else goes on the wire. A member's waiting command (a display's new text, a
+dispenser's error signal) goes first; otherwise the most overdue poll: input devices are polled (PING; they
+answer with a KEY/TAKE/RATING event or a plain ACK) every ``poll_s`` times their ``poll_factor`` (dispensers
+most often), and displays are pinged every ``ping_s`` so an unplugged one is noticed. A member that misses ``offline_after`` requests in a
 row (after ``retries`` retries each) is offline until it answers again; then it is sent its state anew. When the
 port itself fails (adapter unplugged), the master closes it, marks every member offline and reopens it forever
 with a doubling backoff, logging each distinct error once.
@@ -18,7 +19,7 @@ from typing import Callable, Protocol
 
 import serial
 
-from .hallbus_frame import ACK_BIT, NAK, PING, Decoder, Frame, encode
+from .hallbus_frame import ACK_BIT, NAK, OVERHEAD, PING, Decoder, Frame, encode
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Member(Protocol):
 
     address: int
     polled: bool
+    poll_factor: int
     traffic: logging.Logger
 
     def next_request(self) -> tuple[int, bytes] | None:
@@ -45,11 +47,11 @@ class Member(Protocol):
 class Bus:
     """One port, its owner thread and its members. ``opener()`` returns an open pyserial port."""
 
-    def __init__(self, name: str, opener: Callable[[], serial.SerialBase], *, timeout_s: float = 0.1,
+    def __init__(self, name: str, opener: Callable[[], serial.SerialBase], *, baud: int = 9600, timeout_s: float = 0.1,
                  retries: int = 2, offline_after: int = 3, ping_s: float = 1.0, poll_s: float = 0.05):
         self.name = name
         self._opener = opener
-        self.timeout_s, self.retries, self.offline_after = timeout_s, retries, offline_after
+        self.baud, self.timeout_s, self.retries, self.offline_after = baud, timeout_s, retries, offline_after
         self.ping_s, self.poll_s = ping_s, poll_s
         self.members: dict[int, Member] = {}
         self.port_online = False
@@ -115,22 +117,21 @@ class Bus:
         return max(0.0, min(due - time.monotonic(), 1.0))
 
     def _round(self) -> bool:
-        """Serve each member once; return True when anything was sent."""
-        sent = False
-        now = time.monotonic()
+        """Do the most urgent thing once: a member's waiting command (a display's new text) before any poll,
+        else the poll or ping that is most overdue. Return True when something was sent."""
         for addr, member in list(self.members.items()):
-            if self._stop.is_set():
-                break
-            stats = self.stats[addr]
-            request = member.next_request() if stats["online"] else None
-            if request is None and now >= stats["next_ping"]:
-                request = (PING, b"")
-            if request is None:
-                continue
-            stats["next_ping"] = now + (self.poll_s if member.polled else self.ping_s)
-            self._transact(member, *request)
-            sent = True
-        return sent
+            if self.stats[addr]["online"] and (request := member.next_request()) is not None:
+                self._transact(member, *request)
+                return True
+        now = time.monotonic()
+        due = [(stats["next_ping"], addr) for addr, stats in self.stats.items() if stats["next_ping"] <= now]
+        if not due:
+            return False
+        member = self.members[min(due)[1]]
+        every = self.poll_s * member.poll_factor if member.polled else self.ping_s
+        self.stats[member.address]["next_ping"] = now + every
+        self._transact(member, PING, b"")
+        return True
 
     def _transact(self, member: Member, cmd: int, payload: bytes) -> None:
         """Send one request and wait for its reply, retrying; update the member's online state."""
@@ -142,7 +143,7 @@ class Bus:
             self._decoder = Decoder()
             self._port.write(raw)
             member.traffic.debug("-> %s", raw.hex(" "))
-            reply = self._read_reply(member, self._seq)
+            reply = self._read_reply(member, self._seq, self.timeout_s + self.wire_time(len(raw) + OVERHEAD))
             if reply is not None:
                 if reply.cmd == NAK:
                     stats["naks"] += 1
@@ -162,10 +163,14 @@ class Bus:
             log.warning("bus %s: device at address %d does not answer; marked offline", self.name, member.address)
             member.set_online(False)
 
-    def _read_reply(self, member: Member, seq: int) -> Frame | None:
-        """Read until a frame from ``member`` with ``seq`` arrives or the timeout passes."""
+    def wire_time(self, size: int) -> float:
+        """Seconds ``size`` bytes take on the line (10 bits a byte: 8N1)."""
+        return size * 10 / self.baud
+
+    def _read_reply(self, member: Member, seq: int, timeout: float) -> Frame | None:
+        """Read until a frame from ``member`` with ``seq`` arrives or ``timeout`` passes."""
         stats = self.stats[member.address]
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:

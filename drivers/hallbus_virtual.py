@@ -36,6 +36,7 @@ class VirtualDevice:
         self.events: collections.deque[tuple[int, bytes]] = collections.deque()
         self.faults: set[str] = set()
         self.lock = threading.Lock()
+        self._last: tuple[int, hb.Frame] | None = None  # (SEQ, reply): a retry gets the same reply again
 
     def queue(self, cmd: int, payload: bytes) -> None:
         """Queue an event (TAKE, KEY, RATING) to answer the next poll with."""
@@ -54,7 +55,11 @@ class VirtualDevice:
         with self.lock:
             if self.faults & {"silent", "unplugged"}:
                 return None
-            reply = self._handle(frame)
+            if self._last is not None and self._last[0] == frame.seq:
+                reply = self._last[1]  # the host missed our answer and asks again: an event is not lost
+            else:
+                reply = self._handle(frame)
+                self._last = (frame.seq, reply)
             raw = hb.encode(reply)
             if "garbled" in self.faults:
                 raw = raw[:-3] + bytes((raw[-3] ^ 0xFF,)) + raw[-2:]
@@ -99,6 +104,7 @@ class VirtualBus:
 
     def __init__(self, name: str):
         self.name = name
+        self.wire_baud: int | None = None  # set to answer only after the bytes' wire time at this speed
         self.devices: dict[int, VirtualDevice] = {}
         self._fds: tuple[int, int] | None = None
         self._path: str | None = None
@@ -165,5 +171,7 @@ class VirtualBus:
             for frame in decoder.feed(data):
                 device = self.devices.get(frame.addr)
                 raw = device.answer(frame) if device is not None else None
+                if raw and self.wire_baud:
+                    time.sleep((len(hb.encode(frame)) + len(raw)) * 10 / self.wire_baud)
                 if raw:
                     os.write(fd, raw)
