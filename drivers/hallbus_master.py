@@ -58,6 +58,7 @@ class Bus:
         self.port_error: str | None = None
         self.stats: dict[int, dict] = {}
         self._kick = threading.Event()
+        self._first_round = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._port = None
@@ -72,12 +73,14 @@ class Bus:
         self.stats[member.address] = {"online": False, "last_seen": None, "timeouts": 0, "bad_frames": 0,
                                       "naks": 0, "missed": 0, "next_ping": 0.0}
 
-    def start(self) -> None:
-        """Start the owner thread and the thread that runs input devices' handlers."""
+    def start(self, wait_s: float = 2.0) -> None:
+        """Start the owner thread and the thread that runs input devices' handlers, and wait (at most
+        ``wait_s``) until every device has been asked once, so the hall starts knowing who answers."""
         self._thread = threading.Thread(target=self._run, name=f"bus-{self.name}", daemon=True)
         self._worker = threading.Thread(target=self._work, name=f"bus-{self.name}-input", daemon=True)
         self._thread.start()
         self._worker.start()
+        self._first_round.wait(wait_s)
 
     def stop(self) -> None:
         """Stop the threads and close the port."""
@@ -98,6 +101,7 @@ class Bus:
         backoff = BACKOFF_MIN_S
         while not self._stop.is_set():
             if self._port is None and not self._open():
+                self._first_round.set()  # nobody to ask: do not hold up the start
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
@@ -108,6 +112,7 @@ class Bus:
                 self._port_failed(str(exc) or type(exc).__name__)
                 continue
             if not busy:
+                self._first_round.set()
                 self._kick.wait(self._idle_wait())
                 self._kick.clear()
 

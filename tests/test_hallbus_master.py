@@ -106,3 +106,15 @@ def test_usb_adapter_not_plugged_in_is_a_clear_error():
     from kiosk.drivers.hallbus import find_usb_port
     with pytest.raises(serial.SerialException, match="no USB serial adapter 0403:6001:NOPE"):
         find_usb_port("0403:6001:NOPE")
+
+
+def test_a_retried_poll_gets_the_same_event_again_and_it_is_not_doubled():
+    """A virtual dispenser with a press waiting answers a PING with TAKE; the host asks again with the same
+    SEQ (it missed the answer): the same TAKE again. A new SEQ then gets a plain ACK: one press, one event."""
+    from kiosk.drivers.hallbus_virtual import VirtualDevice
+    dispenser = VirtualDevice(30, "dispenser")
+    dispenser.queue(hb.TAKE, b"\x02")
+    take = bytes.fromhex("02 1e 12 0a 01 00 02 68 7f 03")
+    assert dispenser.answer(hb.Frame(30, hb.PING, 0x0A)) == take
+    assert dispenser.answer(hb.Frame(30, hb.PING, 0x0A)) == take
+    assert dispenser.answer(hb.Frame(30, hb.PING, 0x0B)) == hb.encode(hb.Frame(30, hb.PING | hb.ACK_BIT, 0x0B))
