@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import termios
 import threading
 import time
 from typing import Callable, Protocol
@@ -108,8 +109,12 @@ class Bus:
             backoff = BACKOFF_MIN_S
             try:
                 busy = self._round()
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, OSError, termios.error) as exc:
                 self._port_failed(str(exc) or type(exc).__name__)
+                continue
+            except Exception as exc:  # a bug must cost a reopen of the port, never the bus thread
+                log.exception("bus %s: unexpected error", self.name)
+                self._port_failed(f"unexpected error: {exc!r}")
                 continue
             if not busy:
                 self._first_round.set()

@@ -22,7 +22,7 @@ MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI).timestamp()
 
 # The default config's virtual RS-485 bus, with timings short enough that a test sees a display go offline
 # and come back within a fraction of a second (the defaults are for a real 9600-baud line).
-FAST_BUS = {"timeout_ms": 20, "retries": 1, "offline_after": 2, "ping_ms": 30, "poll_ms": 5}
+FAST_BUS = {"timeout_ms": 20, "retries": 1, "offline_after": 2, "ping_ms": 100, "poll_ms": 20}
 
 
 def default_config() -> dict:

@@ -179,7 +179,9 @@ def test_unplugged_adapter_is_reopened_and_every_display_resynced(client, tech, 
     take("general")
     client.post(f"{API}/counters/1/next", headers=tech)
     simulate(client, tech, "counter-1-led", {"adapter_unplugged": False})
-    all_online(client, tech)
+    # reopened on the next try of a backoff that doubles up to 5 s while the adapter was out
+    wait_until(lambda: all(d["online"] for d in client.get(f"{API}/devices", headers=tech).json["devices"]),
+               timeout=10)
     wait_until(lambda: shows(client, tech, "counter-1-led") == ["A001"])
 
 

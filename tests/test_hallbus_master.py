@@ -16,7 +16,8 @@ from util import wait_until
 
 
 class FarEnd:
-    """The device side of a pty: records what arrives and answers from a script of raw replies."""
+    """The device side of a pty: records what arrives; answers from a script of raw replies, and, when
+    ``ack_all`` is set, acknowledges every other request."""
 
     def __init__(self):
         self.master, self.slave = os.openpty()
@@ -24,6 +25,8 @@ class FarEnd:
         self.path = os.ttyname(self.slave)
         self.received = bytearray()
         self.replies: dict[bytes, bytes] = {}
+        self.ack_all = False
+        self._decoder = hb.Decoder()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -31,10 +34,14 @@ class FarEnd:
     def _serve(self):
         while not self._stop.is_set():
             if select.select([self.master], [], [], 0.02)[0]:
-                self.received += os.read(self.master, 1024)
-                for request, reply in self.replies.items():
-                    if self.received.endswith(request):
-                        os.write(self.master, reply)
+                data = os.read(self.master, 1024)
+                self.received += data
+                scripted = [reply for request, reply in self.replies.items() if self.received.endswith(request)]
+                for reply in scripted:
+                    os.write(self.master, reply)
+                for frame in self._decoder.feed(data):
+                    if self.ack_all and not scripted:
+                        os.write(self.master, hb.encode(hb.Frame(frame.addr, frame.cmd | hb.ACK_BIT, frame.seq)))
 
     def close(self):
         self._stop.set()
@@ -63,6 +70,7 @@ def test_master_pings_then_sends_show_on_an_explicit_path(far_end):
     """On a plain tty path the master first pings address 1 (02 01 01 01 00 00 49 FC 03); once the display
     ACKs it is online and a SHOW of "A012" blinking 3 times goes out as the exact bytes of the protocol doc."""
     far_end.replies[bytes.fromhex("49 fc 03")] = bytes.fromhex("02 01 81 01 00 00 60 3c 03")
+    far_end.ack_all = True
     led, pool = display_on(far_end.path)
     pool.start()
     try:
