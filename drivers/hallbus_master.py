@@ -60,6 +60,7 @@ class Bus:
         self.stats: dict[int, dict] = {}
         self._kick = threading.Event()
         self._first_round = threading.Event()
+        self._asked: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._port = None
@@ -164,14 +165,23 @@ class Bus:
                     log.info("bus %s: device at address %d answers", self.name, member.address)
                     member.set_online(True)
                     if cmd == PING:
+                        self._note_asked(member.address)
                         return  # it came back: its state goes out in the next round
                 member.on_reply(cmd, reply)
+                self._note_asked(member.address)
                 return
+        self._note_asked(member.address)
         stats["missed"] += 1
         if stats["online"] and stats["missed"] >= self.offline_after:
             stats["online"] = False
             log.warning("bus %s: device at address %d does not answer; marked offline", self.name, member.address)
             member.set_online(False)
+
+    def _note_asked(self, address: int) -> None:
+        """Remember that a device has been asked; once all have, the start may go on."""
+        self._asked.add(address)
+        if len(self._asked) == len(self.members):
+            self._first_round.set()
 
     def wire_time(self, size: int) -> float:
         """Seconds ``size`` bytes take on the line (10 bits a byte: 8N1)."""
