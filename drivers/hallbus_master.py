@@ -30,6 +30,7 @@ BACKOFF_MIN_S, BACKOFF_MAX_S = 0.05, 5.0
 class Member(Protocol):
     """What the bus master needs from a device on the bus (see :class:`kiosk.drivers.hallbus.BusDevice`)."""
 
+    name: str
     address: int
     polled: bool
     poll_factor: int
@@ -162,7 +163,7 @@ class Bus:
                 stats["last_seen"] = time.time()
                 if not stats["online"]:
                     stats["online"] = True
-                    log.info("bus %s: device at address %d answers", self.name, member.address)
+                    log.info("bus %s: %s at address %d answers", self.name, member.name, member.address)
                     member.set_online(True)
                     if cmd == PING:
                         self._note_asked(member.address)
@@ -174,7 +175,8 @@ class Bus:
         stats["missed"] += 1
         if stats["online"] and stats["missed"] >= self.offline_after:
             stats["online"] = False
-            log.warning("bus %s: device at address %d does not answer; marked offline", self.name, member.address)
+            log.warning("bus %s: %s at address %d does not answer; marked offline", self.name, member.name,
+                        member.address)
             member.set_online(False)
 
     def _note_asked(self, address: int) -> None:

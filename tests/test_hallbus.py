@@ -161,7 +161,7 @@ def test_garbled_answers_mark_a_device_offline_without_a_crash(client, tech, cap
         simulate(client, tech, "hall-strip", {"fault": "garbled", "on": True})
         wait_until(lambda: not device(client, tech, "hall-strip")["online"])
         wait_until(lambda: device(client, tech, "hall-strip")["errors"]["bad_frames"] >= 4)
-    assert sum("address 20 does not answer" in r.getMessage() for r in caplog.records) == 1
+    assert sum("hall-strip at address 20 does not answer" in r.getMessage() for r in caplog.records) == 1
     assert device(client, tech, "counter-1-led")["online"] is True
     simulate(client, tech, "hall-strip", {"fault": "garbled", "on": False})
     wait_until(lambda: device(client, tech, "hall-strip")["online"])
