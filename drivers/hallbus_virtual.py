@@ -107,6 +107,7 @@ class VirtualBus:
         self.wire_baud: int | None = None  # set to answer only after the bytes' wire time at this speed
         self.devices: dict[int, VirtualDevice] = {}
         self._fds: tuple[int, int] | None = None
+        self._wake: tuple[int, int] = (-1, -1)
         self._path: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -138,14 +139,16 @@ class VirtualBus:
                 return
             if unplugged:
                 self._stop.set()
-                thread, fds = self._thread, self._fds
+                os.write(self._wake[1], b"x")  # wake the thread out of its select at once
+                thread, fds = self._thread, self._fds + self._wake
                 self._path = self._fds = None
             else:
                 master, slave = os.openpty()
                 tty.setraw(slave)
                 self._fds, self._path = (master, slave), os.ttyname(slave)
+                self._wake = os.pipe()
                 self._stop = threading.Event()
-                self._thread = threading.Thread(target=self._serve, args=(master, self._stop),
+                self._thread = threading.Thread(target=self._serve, args=(master, self._wake[0], self._stop),
                                                 name=f"virtual-bus-{self.name}", daemon=True)
                 self._thread.start()
                 return
@@ -158,11 +161,11 @@ class VirtualBus:
         """True while the adapter is out."""
         return self._path is None
 
-    def _serve(self, fd: int, stop: threading.Event) -> None:
+    def _serve(self, fd: int, wake: int, stop: threading.Event) -> None:
         decoder = hb.Decoder()
         while not stop.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if not ready:
+            ready, _, _ = select.select([fd, wake], [], [], 1.0)
+            if fd not in ready:
                 continue
             try:
                 data = os.read(fd, 4096)
