@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..schema import Section
 from .base import Device
+from .hallbus import KINDS as BUS_KINDS, OPTIONS as BUS_OPTIONS
 from .espeak_speech import OPTIONS as ESPEAK_OPTIONS, EspeakSpeech
 from .escpos_options import OPTIONS as ESCPOS_OPTIONS
 from .escpos_printer import EscposPrinter
@@ -26,6 +27,7 @@ DRIVERS: dict[tuple[str, str], tuple[type[Device], Section]] = {
     ("speech", "espeak"): (EspeakSpeech, ESPEAK_OPTIONS),
     **{("printer", t): (EscposPrinter, ESCPOS_OPTIONS[t]) for t in ("usb", "serial", "network", "file")},
     ("printer", "virtual"): (VirtualEscposPrinter, ESCPOS_OPTIONS["virtual"]),
+    **{(kind, "bus"): (cls, BUS_OPTIONS) for kind, cls in BUS_KINDS.items()},
 }
 
 

@@ -17,6 +17,7 @@ from .display.spoken import Announcement, call_announcement, paused_announcement
 from .display.texts import counter_text, hall_text
 from .drivers import registry
 from .drivers.base import Device, DeviceError, Dispenser, Display, Printer, Speech
+from .drivers.hallbus import BusDevice, BusEvaluator, BusKeypad, BusPool
 from .errors import NotFound
 from .settings import HallConfig
 
@@ -31,11 +32,14 @@ class DeviceManager:
     """Owns the device objects of the current config."""
 
     def __init__(self, board: Callable[[], Board], config: Callable[[], HallConfig],
-                 dispense: Callable[[str], dict], data_dir: Path | None = None):
+                 dispense: Callable[[str], dict], data_dir: Path | None = None, *,
+                 key: Callable[[int, int], dict] | None = None, rate: Callable[[int, int], dict] | None = None):
         self._board = board
         self._data_dir = data_dir
         self._config = config
         self._dispense = dispense
+        self._inputs = {BusKeypad: key, BusEvaluator: rate}
+        self.buses = BusPool([])
         self.devices: dict[str, Device] = {}
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
@@ -44,11 +48,16 @@ class DeviceManager:
         """Replace the devices with those of ``cfg`` and show the current state on every display."""
         self.stop()
         devices = {}
+        self.buses = BusPool(cfg.data["buses"])
         for spec in cfg.data["devices"]:
             device = registry.build(spec)
             device.data_dir = self._data_dir
             if isinstance(device, Dispenser):
                 device.bind(self._dispense)
+            if type(device) in self._inputs:
+                device.bind(self._inputs[type(device)])
+            if isinstance(device, BusDevice):
+                device.attach(self.buses)
             try:
                 device.start()
             except DeviceError as exc:
@@ -56,6 +65,7 @@ class DeviceManager:
                 log.warning("device %s did not start: %s", device.name, exc.message)
             devices[device.name] = device
         self.devices = devices
+        self.buses.start()
         self.resync()
 
     def resync_later(self, seconds: float) -> None:
@@ -82,6 +92,7 @@ class DeviceManager:
                 device.stop()
             except Exception:
                 log.exception("device %s did not stop cleanly", device.name)
+        self.buses.stop()
 
     @property
     def printer(self) -> Printer | None:

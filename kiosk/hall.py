@@ -10,12 +10,13 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import counter_ops, estimates, roster, settings, tickets
+from . import counter_ops, estimates, ratings, roster, settings, tickets
 from .clock import SystemClock, business_day, day_began_at, iso
 from .devices import DeviceManager
 from .display.board import Board, load_board
 from .display.ticket import build_layout
 from .drivers.base import DeviceError
+from .drivers.hallbus_frame import KEYS
 from .errors import BadRequest, Conflict, HallError, Unavailable
 from .events import EventBus
 from .settings import HallConfig
@@ -52,7 +53,8 @@ class Hall:
         # The idle tick makes the 06:00 roll-over happen within seconds even when nobody takes a ticket.
         self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self.bus.publish,
                              before_batch=self._roll_over, idle_seconds=5.0)
-        self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir)
+        self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir,
+                                     key=self._key, rate=self._rate)
         self._day: str | None = None
         self._print_lock = threading.Lock()
         self._paper_warned = False
@@ -159,6 +161,20 @@ class Hall:
     def _dispense(self, service: str) -> dict:
         try:
             return {"ok": True, "ticket": self.issue_ticket(service, source="dispenser")}
+        except HallError as exc:
+            return {"ok": False, **exc.to_dict()}
+
+    def _key(self, counter_id: int, code: int) -> dict:
+        """A counter keypad's key: the same action as the counter's API (unknown keys are refused)."""
+        try:
+            return {"ok": True, "ticket": self.counter_action(counter_id, KEYS.get(code, f"key {code}"))}
+        except HallError as exc:
+            return {"ok": False, **exc.to_dict()}
+
+    def _rate(self, counter_id: int, score: int) -> dict:
+        """An evaluator's score, stored against the ticket last called at the counter."""
+        try:
+            return {"ok": True, "ticket_id": self.change(ratings.rate, counter_id, score), "score": score}
         except HallError as exc:
             return {"ok": False, **exc.to_dict()}
 

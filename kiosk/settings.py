@@ -24,7 +24,8 @@ from .errors import ConfigError, NotFound
 from .schema import Field, Section, TableList, join_path
 
 LANGUAGES = ("zh-CN", "en")
-DEVICE_KINDS = ("printer", "counter_display", "hall_display", "dispenser", "speech")
+DEVICE_KINDS = ("printer", "counter_display", "hall_display", "dispenser", "speech", "keypad", "evaluator")
+COUNTER_KINDS = ("counter_display", "keypad", "evaluator")
 PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
 ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -80,6 +81,12 @@ def _credit(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return "must be a whole number of minutes (0-480) or the word \"strict\""
     return None if 0 <= value <= 480 else "must be between 0 and 480 minutes, or \"strict\""
+
+
+def _usb(value: str) -> str | None:
+    if not value or re.match(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}(:\S+)?$", value):
+        return None
+    return "must be VID:PID or VID:PID:SERIAL in hex, as lsusb shows (such as \"0403:6001:A10K3ZQ1\")"
 
 
 def _device_kind(value: str) -> str | None:
@@ -138,6 +145,17 @@ SCHEMA = Section({
             "quota": Field(int, check=_between(0, 10000)),
         }), unique=("id", "name")),
     }),
+    "buses": TableList(Section({
+        "name": Field(str, check=_identifier),
+        "port": Field(str, "", None),
+        "usb": Field(str, "", _usb),
+        "baud": Field(int, 9600, _between(1200, 115200)),
+        "timeout_ms": Field(int, 100, _between(5, 2000)),
+        "retries": Field(int, 2, _between(0, 10)),
+        "offline_after": Field(int, 3, _between(1, 100)),
+        "ping_ms": Field(int, 1000, _between(10, 60000)),
+        "poll_ms": Field(int, 50, _between(5, 5000)),
+    }), unique=("name",)),
     "devices": TableList(Section({
         "name": Field(str, check=_identifier),
         "kind": Field(str, check=_device_kind),
@@ -168,11 +186,13 @@ def _cross_check(cfg: dict) -> None:
             counter["name_en"] = f"Counter {counter['id']}"
     for i, dev in enumerate(cfg["devices"]):
         path = f"devices[{i}]"
-        if dev["kind"] == "counter_display" and dev["counter"] not in counters:
-            raise ConfigError(f"{path}.counter", "must name a configured counter for a counter display")
+        if dev["kind"] in COUNTER_KINDS and dev["counter"] not in counters:
+            raise ConfigError(f"{path}.counter", f"must name a configured counter for a {dev['kind']}")
         if dev["kind"] == "dispenser" and not dev["services"]:
             raise ConfigError(f"{path}.services", "must list the service of each dispenser button")
         dev["options"] = check_device(dev, path)
+        if dev["type"] == "bus":
+            _check_bus_device(cfg, dev, path, i)
         for j, sid in enumerate(dev["services"]):
             if sid not in services:
                 raise ConfigError(f"{path}.services[{j}]", f"{sid!r} is not a configured service")
@@ -183,9 +203,28 @@ def _cross_check(cfg: dict) -> None:
         raise ConfigError("devices", "names more than one speech device")
 
 
+def _check_bus_device(cfg: dict, dev: dict, path: str, index: int) -> None:
+    """A bus device names a configured bus, at an address nobody else on that bus uses."""
+    buses = {b["name"] for b in cfg["buses"]}
+    bus, address = dev["options"]["bus"], dev["options"]["address"]
+    if bus not in buses:
+        raise ConfigError(f"{path}.options.bus", f"{bus!r} is not a configured bus ([[buses]] name)")
+    for j, other in enumerate(cfg["devices"][:index]):
+        if other["type"] == "bus" and other["options"]["bus"] == bus and other["options"]["address"] == address:
+            raise ConfigError(f"{path}.options.address", f"{address} is already used on bus {bus!r} (devices[{j}])")
+
+
+def _check_buses(cfg: dict) -> None:
+    """Each bus names exactly one of: a port (path, URL or "virtual") or a USB adapter."""
+    for i, bus in enumerate(cfg["buses"]):
+        if bool(bus["port"]) == bool(bus["usb"]):
+            raise ConfigError(f"buses[{i}].port", "give either port (a path, URL or \"virtual\") or usb, not both")
+
+
 def validate(data: Any) -> dict:
     """Validate raw config data (parsed TOML or JSON) and return the full config with defaults."""
     cfg = SCHEMA.validate(data, "")
+    _check_buses(cfg)
     _cross_check(cfg)
     return cfg
 

@@ -20,9 +20,17 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI).timestamp()
 
 
+# The default config's virtual RS-485 bus, with timings short enough that a test sees a display go offline
+# and come back within a fraction of a second (the defaults are for a real 9600-baud line).
+FAST_BUS = {"timeout_ms": 20, "retries": 1, "offline_after": 2, "ping_ms": 100, "poll_ms": 20}
+
+
 def default_config() -> dict:
-    """A fresh copy of the default hall config (validated)."""
-    return settings.parse_toml(settings.default_text())
+    """A fresh copy of the default hall config (validated), its virtual bus on the tests' fast timings."""
+    cfg = settings.parse_toml(settings.default_text())
+    for bus in cfg["buses"]:
+        bus.update(FAST_BUS)
+    return cfg
 
 
 @pytest.fixture

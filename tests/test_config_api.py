@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FAST_BUS, default_config
 from kiosk import cli, settings
 from kiosk.api import create_app
 from util import assert_error, wait_until
@@ -35,15 +36,19 @@ def with_payments(cfg: dict) -> dict:
 
 def test_get_config_returns_the_effective_config(client, tech):
     """A technician reads the config of a hall started with the default file: it has the file's values and the
-    defaults the file leaves out (a counter display's type is `simulated`)."""
+    defaults the file leaves out (a counter display's bus protocol is `hallbus`); its virtual bus runs on the
+    tests' fast timings (conftest.FAST_BUS), everything else is the file's."""
     cfg = get_config(client, tech)
-    assert cfg == settings.parse_toml(DEFAULT_TOML)
+    assert cfg == default_config()
+    assert {k: v for k, v in cfg["buses"][0].items() if k not in FAST_BUS} == {
+        k: v for k, v in settings.parse_toml(DEFAULT_TOML)["buses"][0].items() if k not in FAST_BUS}
     assert cfg["hall"]["name"] == "客户服务中心"
     assert [s["prefix"] for s in cfg["services"]] == ["A", "B", "C", "D"]
     assert cfg["priority"] == {"starlight_credit_minutes": 15, "vip_prefix": "V"}
     assert [c["green_channel"] for c in cfg["counters"]] == [False, False, False, False, True]
     led = next(d for d in cfg["devices"] if d["name"] == "counter-1-led")
-    assert led["type"] == "simulated" and led["counter"] == 1
+    assert led["type"] == "bus" and led["counter"] == 1
+    assert led["options"] == {"bus": "hall-bus", "address": 1, "protocol": "hallbus"}
 
 
 # -- replacing -----------------------------------------------------------------------------------------------
@@ -109,7 +114,7 @@ def test_put_config_removing_a_device_removes_it_from_device_list(client, tech):
     cfg["devices"] = [d for d in cfg["devices"] if d["kind"] != "speech"]
     assert client.put(f"{API}/config", json=cfg, headers=tech).status_code == 200
     names = [d["name"] for d in client.get(f"{API}/devices", headers=tech).json["devices"]]
-    assert "voice" not in names and "ticket-printer" in names and len(names) == 8
+    assert "voice" not in names and "ticket-printer" in names and len(names) == 10
 
 
 # -- rejected configs ----------------------------------------------------------------------------------------
@@ -303,10 +308,11 @@ def test_config_that_removes_the_counter_a_customer_was_sent_to_is_refused(clien
 
 
 def test_option_a_simulated_device_does_not_take_is_rejected_with_its_path(client, tech):
-    """A technician gives the simulated dispenser a baud rate: 422 naming `devices[1].options.baud`, because a
-    simulated device takes no options."""
+    """A technician adds a simulated hall display with a baud rate: 422 naming that entry's `options.baud`,
+    because a simulated device takes no options."""
     cfg = get_config(client, tech)
-    assert cfg["devices"][1]["type"] == "simulated"
-    cfg["devices"][1]["options"] = {"baud": 9600}
+    cfg["devices"].append({"name": "spare-strip", "kind": "hall_display", "type": "simulated",
+                           "options": {"baud": 9600}})
     err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 422, "invalid_config")
-    assert err["path"] == "devices[1].options.baud" and "takes no keys" in err["message"]
+    index = len(cfg["devices"]) - 1
+    assert err["path"] == f"devices[{index}].options.baud" and "takes no keys" in err["message"]

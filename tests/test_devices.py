@@ -171,23 +171,31 @@ def test_served_ticket_clears_counter_led(client, tech, hall):
     wait_until(lambda: led.text.lines == ("",))
 
 
+def online(client, tech, name) -> bool:
+    return next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"] if d["name"] == name)["online"]
+
+
+def shown(hall, name) -> tuple[str, ...]:
+    """What the display on the default config's virtual bus decoded from the bytes it received."""
+    device = hall.devices.get(name)
+    return device.virtual.devices[device.address].lines
+
+
 def test_unplugged_display_is_resynced_when_plugged_back(client, tech, hall):
-    """Counter 1's LED is unplugged (shown offline in the device list); counter 1 calls A001 meanwhile and
-    the LED misses it. Plugged back in, it shows A001 at once."""
-    state = simulate(client, tech, "counter-1-led", {"unplugged": True})
-    assert state.status_code == 200 and state.json["online"] is False
-    devices = {d["name"]: d for d in client.get(f"{API}/devices", headers=tech).json["devices"]}
-    assert devices["counter-1-led"]["online"] is False
-    led, later = hall.devices.get("counter-1-led"), hall.devices.get("counter-5-led")
-    updates = later.updates
+    """Counter 1's LED is unplugged: once it misses its pings the device list shows it offline; counter 1
+    calls A001 meanwhile and the LED misses it. Plugged back in, it shows A001 as soon as it answers, without
+    anyone pressing anything."""
+    assert simulate(client, tech, "counter-1-led", {"unplugged": True}).status_code == 200
+    wait_until(lambda: online(client, tech, "counter-1-led") is False)
+    later = hall.devices.get("counter-5-led")
+    updates = later.virtual.devices[5].updates
     client.post(f"{API}/tickets", json={"service": "general"})
     client.post(f"{API}/counters/1/next", headers=tech)
-    wait_until(lambda: later.updates > updates)  # the displays after counter 1's have been updated
-    assert led.text.lines == ("",)
-    plugged = simulate(client, tech, "counter-1-led", {"unplugged": False})
-    assert plugged.json["online"] is True
-    assert plugged.json["lines"] == ["A001"]
-    assert led.text.lines == ("A001",)
+    wait_until(lambda: later.virtual.devices[5].updates > updates)  # the displays after counter 1's were updated
+    assert shown(hall, "counter-1-led") == ("",)
+    assert simulate(client, tech, "counter-1-led", {"unplugged": False}).status_code == 200
+    wait_until(lambda: shown(hall, "counter-1-led") == ("A001",))
+    assert online(client, tech, "counter-1-led") is True
 
 
 def test_display_test_flashes_test_text(client, tech, hall):
@@ -198,8 +206,10 @@ def test_display_test_flashes_test_text(client, tech, hall):
 
 
 def test_display_test_on_an_unplugged_display_is_503(client, tech):
-    """Testing an unplugged display answers 503 `device_unavailable` naming the display."""
+    """Testing an unplugged display (once it is known to be offline) answers 503 `device_unavailable` naming
+    the display."""
     simulate(client, tech, "hall-strip", {"unplugged": True})
+    wait_until(lambda: online(client, tech, "hall-strip") is False)
     err = assert_error(client.post(f"{API}/devices/hall-strip/test", headers=tech), 503, "device_unavailable")
     assert "hall-strip" in err["message"]
 
@@ -232,39 +242,50 @@ def test_speech_test_is_announced(client, tech, hall):
 
 # -- the dispenser ---------------------------------------------------------------------------------------------
 
+def dispenser_outcome(client, tech) -> dict:
+    """The dispenser's state once its press has gone over the bus and been handled."""
+    return wait_until(lambda: (d := next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"]
+                                         if d["name"] == "dispenser"))["last_result"] and d)
+
+
 def test_dispenser_button_issues_and_prints_a_ticket(client, tech, hall):
     """Pressing button 2 of the dispenser issues a consultation ticket B001 through the kiosk's path: it is
-    printed, waits for consultation, and the device list counts the press."""
+    printed, waits for consultation, the device list counts the press and the dispenser shows "ok"."""
     resp = simulate(client, tech, "dispenser", {"press": 2})
     assert resp.status_code == 200
-    assert resp.json["ok"] is True
-    ticket = resp.json["ticket"]
+    dispenser = dispenser_outcome(client, tech)
+    assert dispenser["last_result"]["ok"] is True
+    ticket = dispenser["last_result"]["ticket"]
     assert ticket["number"] == "B001" and ticket["service"] == "consult" and ticket["status"] == "waiting"
     assert "B001" in hall.devices.get("ticket-printer").printed[-1]
     assert waiting(client)["consult"] == 1
-    dispenser = next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"] if d["name"] == "dispenser")
-    assert dispenser["presses"] == 1 and dispenser["buttons"][1] == "consult"
+    assert dispenser["events"] == 1 and dispenser["buttons"][1] == "consult"
+    wait_until(lambda: hall.devices.get("dispenser").virtual.devices[30].signals)
+    assert list(hall.devices.get("dispenser").virtual.devices[30].signals) == ["ok"]
 
 
-def test_dispenser_with_printer_out_of_paper_gives_printer_error_and_no_ticket(client, tech):
+def test_dispenser_with_printer_out_of_paper_gives_printer_error_and_no_ticket(client, tech, hall):
     """With the printer out of paper, pressing button 1 reports the printer error `printer_unavailable` and no
-    ticket; nothing waits."""
+    ticket; nothing waits, and the dispenser is sent its error signal."""
     simulate(client, tech, "ticket-printer", {"fault": "paper_out"})
-    resp = simulate(client, tech, "dispenser", {"press": 1})
-    assert resp.json["ok"] is False
-    assert resp.json["error"]["code"] == "printer_unavailable"
-    assert "ticket" not in resp.json
+    simulate(client, tech, "dispenser", {"press": 1})
+    result = dispenser_outcome(client, tech)["last_result"]
+    assert result["ok"] is False
+    assert result["error"]["code"] == "printer_unavailable"
+    assert "ticket" not in result
     assert sum(waiting(client).values()) == 0
+    wait_until(lambda: list(hall.devices.get("dispenser").virtual.devices[30].signals) == ["error"])
 
 
 # -- the device list and bad actions ----------------------------------------------------------------------------
 
 def test_device_list_shows_every_device_online(client, tech):
-    """GET /devices lists the printer, the dispenser, the hall strip, the five counter LEDs and the voice, each
-    with its kind and online."""
+    """GET /devices lists the printer, the dispenser, the hall strip, the five counter LEDs, counter 1's keypad
+    and evaluator and the voice, each with its kind and online (the bus devices answered their first ping
+    before the hall started serving)."""
     devices = client.get(f"{API}/devices", headers=tech).json["devices"]
     assert [d["name"] for d in devices] == ["ticket-printer", "dispenser", "hall-strip"] + [
-        f"counter-{i}-led" for i in range(1, 6)] + ["voice"]
+        f"counter-{i}-led" for i in range(1, 6)] + ["keypad-1", "evaluator-1", "voice"]
     assert all(d["online"] is True for d in devices)
     assert {d["name"]: d["kind"] for d in devices}["voice"] == "speech"
 

@@ -101,13 +101,13 @@ def test_a_bad_template_is_rejected_with_its_path(key, value, problem):
 
 
 def test_unknown_voice_option_is_rejected_with_its_path(client, tech):
-    """PUT /config with a misspelt voice option (`speed`) is 422 `invalid_config` naming devices[8].options.speed
-    (the voice is the ninth device of the default hall)."""
+    """PUT /config with a misspelt voice option (`speed`) is 422 `invalid_config` naming devices[10].options.speed
+    (the voice is the eleventh device of the default hall)."""
     cfg = client.get(f"{API}/config", headers=tech).json
-    assert cfg["devices"][8]["name"] == "voice"
-    cfg["devices"][8]["options"] = {"speed": 200}
+    assert cfg["devices"][10]["name"] == "voice"
+    cfg["devices"][10]["options"] = {"speed": 200}
     err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 422, "invalid_config")
-    assert "devices[8].options.speed" in err["message"]
+    assert "devices[10].options.speed" in err["message"]
 
 
 def _english_call(cfg):

@@ -1,0 +1,331 @@
+"""Hall devices on an RS-485 bus (``type = "bus"``): LED counter displays, the hall strip, dispenser buttons,
+counter keypads and evaluators, behind the same interfaces as every other device.
+
+A device only keeps its wanted state and turns bus events into calls on the hall; the :class:`~.hallbus_master.Bus`
+that owns the port moves the bytes. A :class:`BusPool` (one per loaded config, owned by the device manager)
+builds one bus per configured ``[[buses]]`` entry; ``port = "virtual"`` puts virtual devices on a pty instead of
+hardware, and their buttons and faults are driven through :meth:`BusDevice.simulate`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import serial
+from serial.tools import list_ports
+
+from ..display.texts import DisplayText
+from ..schema import Field, Section
+from . import hallbus_frame as hb
+from .base import Device, DeviceError, Dispenser, Display
+from .hallbus_master import Bus
+from .hallbus_virtual import FAULTS, VirtualBus, VirtualDevice
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS = ("hallbus",)
+OPTIONS = Section({
+    "bus": Field(str, check=lambda v: None if v else "must name a bus of [[buses]]"),
+    "address": Field(int, check=lambda v: None if 1 <= v <= 254 else "must be between 1 and 254"),
+    "protocol": Field(str, "hallbus", lambda v: None if v in PROTOCOLS else f"must be one of {', '.join(PROTOCOLS)}"),
+})
+
+
+def find_usb_port(usb: str) -> str:
+    """The device path of the USB serial adapter ``VID:PID`` or ``VID:PID:SERIAL`` (hex ids, as lsusb shows)."""
+    vid, pid, *rest = usb.split(":")
+    for port in list_ports.comports():
+        if port.vid == int(vid, 16) and port.pid == int(pid, 16) and (not rest or port.serial_number == rest[0]):
+            return port.device
+    raise serial.SerialException(f"no USB serial adapter {usb} is plugged in")
+
+
+class BusPool:
+    """The buses of one config, built on first use and started together."""
+
+    def __init__(self, buses: list[dict]):
+        self.config = {b["name"]: b for b in buses}
+        self.buses: dict[str, Bus] = {}
+        self.virtual: dict[str, VirtualBus] = {}
+
+    def bus(self, name: str) -> Bus:
+        """The bus called ``name`` (created with its port opener, not yet started)."""
+        if name not in self.buses:
+            cfg = self.config[name]
+            if cfg["port"] == "virtual":
+                self.virtual[name] = virtual = VirtualBus(name)
+                opener = lambda: serial.serial_for_url(virtual.path(), baudrate=cfg["baud"], timeout=0)  # noqa: E731
+            else:
+                opener = lambda: serial.serial_for_url(  # noqa: E731
+                    find_usb_port(cfg["usb"]) if cfg["usb"] else cfg["port"], baudrate=cfg["baud"], timeout=0)
+            self.buses[name] = Bus(name, opener, baud=cfg["baud"], timeout_s=cfg["timeout_ms"] / 1000, retries=cfg["retries"],
+                                   offline_after=cfg["offline_after"], ping_s=cfg["ping_ms"] / 1000,
+                                   poll_s=cfg["poll_ms"] / 1000)
+        return self.buses[name]
+
+    def start(self) -> None:
+        """Plug in the virtual adapters and start every bus's thread."""
+        for virtual in self.virtual.values():
+            virtual.start()
+        for bus in self.buses.values():
+            bus.start()
+
+    def stop(self) -> None:
+        """Stop every bus and virtual adapter."""
+        for bus in self.buses.values():
+            bus.stop()
+        for virtual in self.virtual.values():
+            virtual.stop()
+
+
+class BusDevice(Device):
+    """What every bus device shares: its address, online state and counters, and its virtual twin."""
+
+    polled = False
+    poll_factor = 1  # polled every poll_ms times this (input devices)
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.kind = spec["kind"]
+        self.address: int = spec["options"]["address"]
+        self.bus: Bus | None = None
+        self.virtual: VirtualBus | None = None
+        self._online = False
+        self._known_offline = False  # until the bus has tried it, a device is not reported as missing
+        self._outbox: list[tuple[int, bytes]] = []
+
+    def attach(self, pool: BusPool) -> None:
+        """Join the configured bus (and, on a virtual bus, plug in the virtual device at this address)."""
+        name = self.spec["options"]["bus"]
+        self.bus = pool.bus(name)
+        self.bus.add(self)
+        self.virtual = pool.virtual.get(name)
+        if self.virtual is not None:
+            self.virtual.add(self.address, self.kind)
+
+    def online(self) -> bool:
+        """True while the device answers."""
+        return self._online
+
+    def set_online(self, online: bool) -> None:
+        """Called by the bus; going offline is remembered as the device's error."""
+        self._online, self._known_offline = online, not online
+        if not online:
+            self.note_error(f"no answer at address {self.address} on bus {self.spec['options']['bus']}"
+                            + (f" ({self.bus.port_error})" if self.bus and self.bus.port_error else ""))
+
+    def send(self, cmd: int, payload: bytes = b"") -> None:
+        """Queue a command for the bus thread."""
+        with self._lock:
+            self._outbox.append((cmd, payload))
+        self.bus.kick()
+
+    def next_request(self) -> tuple[int, bytes] | None:
+        """The next queued command (called on the bus thread)."""
+        with self._lock:
+            return self._outbox.pop(0) if self._outbox else None
+
+    def on_reply(self, request: int, reply: hb.Frame) -> None:
+        """An ACK needs nothing; a NAK is noted."""
+        if reply.cmd == hb.NAK:
+            self.note_error(f"refused command 0x{request:02X}")
+
+    def state(self) -> dict:
+        """Add the address, protocol, bus and its counters, and the virtual device's view."""
+        stats = dict(self.bus.stats[self.address]) if self.bus else {}
+        stats.pop("next_ping", None)
+        stats.pop("missed", None)
+        out = {**super().state(), "bus": self.spec["options"]["bus"], "address": self.address,
+               "protocol": self.spec["options"]["protocol"], "counter": self.spec.get("counter") or None,
+               "last_seen": stats.pop("last_seen", None), "errors": stats}
+        out["errors"].pop("online", None)
+        if self.virtual is not None:
+            out["virtual"] = {**self._twin().state(), "adapter_unplugged": self.virtual.unplugged}
+        return out
+
+    def _twin(self) -> VirtualDevice:
+        if self.virtual is None:
+            raise NotImplementedError
+        return self.virtual.devices[self.address]
+
+    def simulate(self, action: dict) -> dict:
+        """On a virtual bus: ``{"fault": silent|garbled|unplugged, "on": bool}``, ``{"unplugged": bool}``,
+        ``{"adapter_unplugged": bool}``, or the device's own input (see subclasses)."""
+        if self.virtual is None:
+            return super().simulate(action)
+        if isinstance(action.get("unplugged"), bool):
+            self._twin().set_fault("unplugged", action["unplugged"])
+        elif isinstance(action.get("adapter_unplugged"), bool):
+            self.virtual.set_unplugged(action["adapter_unplugged"])
+        elif action.get("fault") in FAULTS and isinstance(action.get("on", True), bool):
+            self._twin().set_fault(action["fault"], action.get("on", True))
+        elif not self._input(action):
+            raise ValueError(f"a virtual bus device takes {{\"fault\": one of {', '.join(FAULTS)}, \"on\": bool}}, "
+                             "{\"unplugged\": bool}, {\"adapter_unplugged\": bool}" + self.INPUT_HELP)
+        self.bus.kick()
+        return self.state()
+
+    INPUT_HELP = ""
+
+    def _input(self, action: dict) -> bool:
+        """Queue a button press on the virtual twin; False when the action is not one."""
+        return False
+
+
+class BusDisplay(BusDevice, Display):
+    """An LED counter display or the hall strip: keeps the wanted text and sends it until acknowledged."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.text = DisplayText(("",))
+        self._dirty = False
+
+    def show(self, text: DisplayText) -> None:
+        """Send the text (returns at once); an offline display gets it when it answers again."""
+        with self._lock:
+            self.text, self._dirty = text, True
+        self.bus.kick()
+        if self._known_offline:
+            raise DeviceError("display_offline", f"{self.name} does not answer; it is sent its text when it does")
+
+    def set_online(self, online: bool) -> None:
+        """A display that comes back is sent its text anew (steady: the call it blinked for is old news)."""
+        if online:
+            with self._lock:
+                self.text, self._dirty = DisplayText(self.text.lines), True
+        super().set_online(online)
+
+    def next_request(self) -> tuple[int, bytes] | None:
+        """The text when it changed (or the display came back), else any queued command."""
+        with self._lock:
+            if self._dirty:
+                self._dirty = False
+                return hb.SHOW, hb.show_payload(self.spec.get("counter") or 0, self.text.blink, self.text.lines)
+        return super().next_request()
+
+    def on_reply(self, request: int, reply: hb.Frame) -> None:
+        """A refused SHOW is sent again next round."""
+        if reply.cmd == hb.NAK and request == hb.SHOW:
+            with self._lock:
+                self._dirty = True
+        super().on_reply(request, reply)
+
+    def state(self) -> dict:
+        """Add what the daemon wants shown."""
+        return {**super().state(), "lines": list(self.text.lines), "blink": self.text.blink}
+
+
+class InputDevice(BusDevice):
+    """A polled device whose events run ``handle`` on the bus's input thread (never on the bus thread)."""
+
+    polled = True
+    EVENT = 0
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.events = 0
+        self.last_result: dict | None = None
+        self.last_event_at: float | None = None
+
+    def on_reply(self, request: int, reply: hb.Frame) -> None:
+        """Hand an event to the input thread; anything else as usual."""
+        if reply.cmd != self.EVENT:
+            return super().on_reply(request, reply)
+        self.events += 1
+        self.last_event_at = time.time()
+        self.traffic.debug("event 0x%02X %s", reply.cmd, reply.payload.hex(" "))
+        self.bus.work.put(lambda: self._run(reply.payload))
+
+    def _run(self, payload: bytes) -> None:
+        try:
+            self.last_result = self.handle(payload)
+        except ValueError as exc:
+            self.note_error(f"bad event: {exc}")
+            log.warning("%s: bad event %s: %s", self.name, payload.hex(" "), exc)
+
+    def handle(self, payload: bytes) -> dict:
+        """Act on one event's payload; return the outcome shown in the device's state."""
+        raise NotImplementedError
+
+    def state(self) -> dict:
+        """Add the event count and the last event's outcome."""
+        return {**super().state(), "events": self.events, "last_event_at": self.last_event_at,
+                "last_result": self.last_result}
+
+
+class BusDispenser(InputDevice, Dispenser):
+    """Ticket buttons: TAKE(button) issues a ticket through the kiosk's path, then signals ok or error."""
+
+    EVENT = hb.TAKE
+    INPUT_HELP = ", or {\"press\": button number}"
+
+    def handle(self, payload: bytes) -> dict:
+        """Issue the button's ticket; an error (printer out) lights the dispenser's error signal."""
+        if len(payload) != 1 or not 1 <= payload[0] <= len(self.services):
+            raise ValueError(f"no button {payload.hex()}")
+        result = self._handler(self.services[payload[0] - 1])
+        self.send(hb.SIGNAL, bytes((0 if result.get("ok") else 1,)))
+        return result
+
+    def _input(self, action: dict) -> bool:
+        button = action.get("press")
+        if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= len(self.services):
+            return False
+        self._twin().queue(hb.TAKE, bytes((button,)))
+        return True
+
+    def state(self) -> dict:
+        """Add the buttons' services."""
+        return {**super().state(), "buttons": self.services}
+
+
+class CounterInput(InputDevice):
+    """A device bound to one counter whose events carry (counter, value); ``bind`` sets the hall's function."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.counter: int = spec["counter"]
+        self._handler: Callable[[int, int], dict] | None = None
+
+    def bind(self, handler: Callable[[int, int], dict]) -> None:
+        """Set the function an event calls with (counter, value)."""
+        self._handler = handler
+
+    def handle(self, payload: bytes) -> dict:
+        """Pass the configured counter and the event's value to the hall."""
+        _counter, value = hb.parse_counter_event(payload)
+        return self._handler(self.counter, value)
+
+
+class BusKeypad(CounterInput):
+    """A counter keypad: next, recall, no-show, pause, resume act like the counter's API."""
+
+    EVENT = hb.KEY
+    poll_factor = 8  # a clerk does not notice 400 ms; a waiting customer at the dispenser comes first
+    INPUT_HELP = ", or {\"key\": next|recall|no-show|pause|resume}"
+
+    def _input(self, action: dict) -> bool:
+        if action.get("key") not in hb.KEY_CODES:
+            return False
+        self._twin().queue(hb.KEY, hb.counter_event(self.counter, hb.KEY_CODES[action["key"]]))
+        return True
+
+
+class BusEvaluator(CounterInput):
+    """A customer's rating pad at a counter: scores 1-5 stored against the ticket last served there."""
+
+    EVENT = hb.RATING
+    poll_factor = 20
+    INPUT_HELP = ", or {\"rate\": 1..5}"
+
+    def _input(self, action: dict) -> bool:
+        score = action.get("rate")
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            return False
+        self._twin().queue(hb.RATING, hb.counter_event(self.counter, score))
+        return True
+
+
+KINDS = {"counter_display": BusDisplay, "hall_display": BusDisplay, "dispenser": BusDispenser,
+         "keypad": BusKeypad, "evaluator": BusEvaluator}

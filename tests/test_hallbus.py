@@ -1,0 +1,209 @@
+"""The hall's RS-485 devices end to end: the real bus master on a pty against virtual devices that speak the
+protocol's bytes (drivers/hallbus_virtual.py), driven through the API like a technician or a clerk would.
+
+The bus runs on its own thread; checks wait with ``wait_until`` (no timed assertions)."""
+import logging
+
+import pytest
+
+from util import hall_config, wait_until
+
+API = "/api/v1"
+BUS = {"name": "hall-bus", "port": "virtual", "timeout_ms": 20, "retries": 1, "offline_after": 2,
+       "ping_ms": 30, "poll_ms": 5}
+
+
+def on_bus(name: str, kind: str, address: int, **extra) -> dict:
+    return {"name": name, "kind": kind, "type": "bus", "options": {"bus": "hall-bus", "address": address}, **extra}
+
+
+def bus_hall(cfg: dict) -> None:
+    """The default hall with its displays, dispenser, keypad and evaluator on a virtual bus (no voice)."""
+    cfg["buses"] = [dict(BUS)]
+    cfg["devices"] = [d for d in cfg["devices"] if d["kind"] == "printer"] + [
+        on_bus("counter-1-led", "counter_display", 1, counter=1),
+        on_bus("counter-2-led", "counter_display", 2, counter=2),
+        on_bus("hall-strip", "hall_display", 20),
+        on_bus("dispenser", "dispenser", 30, services=["general", "consult"]),
+        on_bus("keypad-1", "keypad", 41, counter=1),
+        on_bus("rater-1", "evaluator", 51, counter=1),
+    ]
+
+
+pytestmark = hall_config(bus_hall)
+
+
+def simulate(client, tech, device, action):
+    resp = client.post(f"{API}/devices/{device}/simulate", json=action, headers=tech)
+    assert resp.status_code == 200, resp.json
+    return resp.json
+
+
+def device(client, tech, name) -> dict:
+    return next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"] if d["name"] == name)
+
+
+def shows(client, tech, name) -> list[str]:
+    """What the virtual device decoded from the bytes it received."""
+    return device(client, tech, name)["virtual"]["shows"]
+
+
+def all_online(client, tech):
+    wait_until(lambda: all(d["online"] for d in client.get(f"{API}/devices", headers=tech).json["devices"]))
+
+
+def test_call_appears_on_counter_display_and_strip(client, tech, take):
+    """A001 is taken and counter 1 presses next: the virtual LED above counter 1 receives a SHOW with "A001"
+    blinking, the strip receives the call in Chinese and English, counter 2's LED stays blank."""
+    all_online(client, tech)
+    take("general")
+    client.post(f"{API}/counters/1/next", headers=tech)
+    wait_until(lambda: shows(client, tech, "counter-1-led") == ["A001"])
+    assert device(client, tech, "counter-1-led")["virtual"]["blink"] == 3
+    wait_until(lambda: shows(client, tech, "hall-strip")[:2] == ["请A001号到1号窗口办理",
+                                                                  "Ticket A001, please go to Counter 1"])
+    assert shows(client, tech, "counter-2-led") == [""]
+
+
+def test_paused_counter_display_and_idle_strip(client, tech):
+    """Counter 2 pauses: its LED shows 暂停服务 / Paused; with no calls yet the strip shows the welcome text."""
+    all_online(client, tech)
+    client.post(f"{API}/counters/2/pause", headers=tech)
+    wait_until(lambda: shows(client, tech, "counter-2-led") == ["暂停服务", "Paused"])
+    assert shows(client, tech, "hall-strip") == ["欢迎光临", "Welcome"]
+
+
+def test_dispenser_button_issues_a_printed_ticket_and_signals_ok(client, tech, hall):
+    """Button 2 on the virtual dispenser is pressed: its TAKE is polled, consultation ticket B001 is issued
+    and printed through the kiosk path, and the dispenser is sent the ok signal."""
+    all_online(client, tech)
+    simulate(client, tech, "dispenser", {"press": 2})
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["ok"])
+    assert device(client, tech, "dispenser")["last_result"]["ticket"]["number"] == "B001"
+    assert "B001" in hall.devices.get("ticket-printer").printed[-1]
+
+
+def test_dispenser_press_with_printer_out_signals_error_and_issues_nothing(client, tech, hall):
+    """The printer is out of paper; button 1 is pressed: the dispenser gets its error signal, nothing waits
+    and no ticket was printed (no phantom ticket). With paper back, the next press issues A001."""
+    all_online(client, tech)
+    simulate(client, tech, "ticket-printer", {"fault": "paper_out"})
+    simulate(client, tech, "dispenser", {"press": 1})
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["error"])
+    assert device(client, tech, "dispenser")["last_result"]["error"]["code"] == "printer_unavailable"
+    assert sum(s["waiting"] for s in client.get(f"{API}/services").json["services"]) == 0
+    assert len(hall.devices.get("ticket-printer").printed) == 0
+    simulate(client, tech, "ticket-printer", {"clear": True})
+    simulate(client, tech, "dispenser", {"press": 1})
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["error", "ok"])
+    assert device(client, tech, "dispenser")["last_result"]["ticket"]["number"] == "A001"
+
+
+def test_keypad_keys_drive_the_counter(client, tech, take):
+    """Counter 1's keypad: "next" calls A001 (its LED shows it), "no-show" ends it, "pause" pauses the
+    counter; each as the counter API would."""
+    all_online(client, tech)
+    take("general")
+    simulate(client, tech, "keypad-1", {"key": "next"})
+    wait_until(lambda: client.get(f"{API}/tickets/1").json["status"] == "called")
+    wait_until(lambda: shows(client, tech, "counter-1-led") == ["A001"])
+    simulate(client, tech, "keypad-1", {"key": "no-show"})
+    wait_until(lambda: client.get(f"{API}/tickets/1").json["status"] == "no_show")
+    simulate(client, tech, "keypad-1", {"key": "pause"})
+    wait_until(lambda: shows(client, tech, "counter-1-led") == ["暂停服务", "Paused"])
+
+
+def test_evaluator_rating_is_stored_against_the_ticket_served(client, tech, take, hall):
+    """Counter 1 calls A001 and serves it; the customer presses 4 on the evaluator: a `rated` event with
+    score 4 is stored for ticket A001 at counter 1."""
+    all_online(client, tech)
+    take("general")
+    client.post(f"{API}/counters/1/next", headers=tech)
+    client.post(f"{API}/counters/1/finish", headers=tech)
+    simulate(client, tech, "rater-1", {"rate": 4})
+    wait_until(lambda: device(client, tech, "rater-1")["last_result"])
+    rows = hall.store.reader().execute(
+        "SELECT ticket_id, counter, json_extract(data, '$.score') FROM events WHERE type = 'rated'").fetchall()
+    assert [tuple(r) for r in rows] == [(1, 1, 4)]
+
+
+def test_rating_with_nobody_served_stores_nothing(client, tech, hall):
+    """A rating at a counter that has called nobody is refused (the device shows why) and nothing is stored."""
+    all_online(client, tech)
+    simulate(client, tech, "rater-1", {"rate": 5})
+    wait_until(lambda: device(client, tech, "rater-1")["last_result"])
+    assert device(client, tech, "rater-1")["last_result"]["error"]["code"] == "nobody_to_rate"
+    assert hall.store.reader().execute("SELECT count(*) FROM events WHERE type = 'rated'").fetchone()[0] == 0
+
+
+def test_unplugged_display_goes_offline_and_is_resynced_when_back(client, tech, take):
+    """Counter 1's LED loses power (blank, silent): the list shows it offline with its error counted; A001 is
+    called meanwhile. Powered back, it is online again and shows A001 without anyone pressing anything."""
+    all_online(client, tech)
+    simulate(client, tech, "counter-1-led", {"unplugged": True})
+    wait_until(lambda: not device(client, tech, "counter-1-led")["online"])
+    state = device(client, tech, "counter-1-led")
+    assert state["errors"]["timeouts"] >= 2 and "no answer at address 1" in state["last_error"]
+    take("general")
+    client.post(f"{API}/counters/1/next", headers=tech)
+    wait_until(lambda: shows(client, tech, "hall-strip")[0] == "请A001号到1号窗口办理")
+    assert shows(client, tech, "counter-1-led") == [""]
+    simulate(client, tech, "counter-1-led", {"unplugged": False})
+    wait_until(lambda: shows(client, tech, "counter-1-led") == ["A001"])
+    assert device(client, tech, "counter-1-led")["online"] is True
+
+
+def test_garbled_answers_mark_a_device_offline_without_a_crash(client, tech, caplog):
+    """The strip answers with a bad CRC: the bad frames are counted, it is marked offline and it is logged
+    once; the other devices keep working. Fixed, it is online again."""
+    all_online(client, tech)
+    with caplog.at_level(logging.WARNING, logger="kiosk.drivers.hallbus_master"):
+        simulate(client, tech, "hall-strip", {"fault": "garbled", "on": True})
+        wait_until(lambda: not device(client, tech, "hall-strip")["online"])
+        wait_until(lambda: device(client, tech, "hall-strip")["errors"]["bad_frames"] >= 4)
+    assert sum("hall-strip at address 20 does not answer" in r.getMessage() for r in caplog.records) == 1
+    assert device(client, tech, "counter-1-led")["online"] is True
+    simulate(client, tech, "hall-strip", {"fault": "garbled", "on": False})
+    wait_until(lambda: device(client, tech, "hall-strip")["online"])
+
+
+def test_unplugged_adapter_is_reopened_and_every_display_resynced(client, tech, take, caplog):
+    """The USB adapter is pulled out: every bus device goes offline and the error is logged; counter 1
+    calls A001 meanwhile. Plugged back, the bus reopens by itself and the LED shows A001."""
+    all_online(client, tech)
+    with caplog.at_level(logging.ERROR, logger="kiosk.drivers.hallbus_master"):
+        simulate(client, tech, "counter-1-led", {"adapter_unplugged": True})
+        wait_until(lambda: not any(d.get("online") for d in client.get(f"{API}/devices", headers=tech).json["devices"]
+                                   if d["type"] == "bus"))
+        wait_until(lambda: any("cannot open the port" in r.getMessage() for r in caplog.records))
+    take("general")
+    client.post(f"{API}/counters/1/next", headers=tech)
+    simulate(client, tech, "counter-1-led", {"adapter_unplugged": False})
+    # reopened on the next try of a backoff that doubles up to 5 s while the adapter was out
+    wait_until(lambda: all(d["online"] for d in client.get(f"{API}/devices", headers=tech).json["devices"]),
+               timeout=10)
+    wait_until(lambda: shows(client, tech, "counter-1-led") == ["A001"])
+
+
+def test_test_text_reaches_the_display(client, tech):
+    """POST /devices/counter-2-led/test: the virtual LED receives the test text."""
+    all_online(client, tech)
+    assert client.post(f"{API}/devices/counter-2-led/test", headers=tech).status_code == 200
+    wait_until(lambda: shows(client, tech, "counter-2-led")[0] == "8888 测试")
+
+
+def test_device_list_shows_bus_details(client, tech):
+    """Each bus device lists its bus, address, protocol, online state, last seen and error counts."""
+    all_online(client, tech)
+    led = device(client, tech, "counter-2-led")
+    assert (led["bus"], led["address"], led["protocol"], led["counter"]) == ("hall-bus", 2, "hallbus", 2)
+    assert led["last_seen"] and set(led["errors"]) == {"timeouts", "bad_frames", "naks"}
+
+
+@pytest.mark.parametrize("name, action", [("dispenser", {"press": 3}), ("keypad-1", {"key": "finish"}),
+                                          ("rater-1", {"rate": 6}), ("counter-1-led", {"fault": "on_fire"})])
+def test_bad_simulation_is_400(client, tech, name, action):
+    """An action the virtual device does not have is refused with 400 and presses nothing."""
+    resp = client.post(f"{API}/devices/{name}/simulate", json=action, headers=tech)
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "bad_simulation"
+    assert device(client, tech, name)["virtual"]["pending_events"] == 0
