@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the hall or its tests need (installed with apt-get when missing; root or sudo).
 # espeak-ng, libespeak-ng1, alsa-utils: the voice; systemd: systemd-analyze, which the install test uses
-# to verify the unit files.
-SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd
+# to verify the unit files; chromium, chromium-driver: the browser tests of the screens (fonts-noto-cjk so
+# their screenshots show Chinese text).
+SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd chromium chromium-driver fonts-noto-cjk
 
 .PHONY: run test bench system-deps clean install uninstall
 

@@ -61,6 +61,20 @@ class Stream:
     def __init__(self, maxsize: int):
         self.queue: queue.Queue = queue.Queue(maxsize)
         self.overflowed = False
+        self.ended = False
+
+    @property
+    def open(self) -> bool:
+        """Whether the client should go on being served (not overflowed, not ended by a server stop)."""
+        return not (self.overflowed or self.ended)
+
+    def end(self) -> None:
+        """End the stream now (the server is stopping); wakes a client's thread waiting for events."""
+        self.ended = True
+        try:
+            self.queue.put_nowait(None)
+        except queue.Full:
+            pass  # a full queue wakes the thread anyway
 
     def offer(self, events: list[dict]) -> None:
         """Queue events for this client; on overflow mark the stream so it closes."""
@@ -121,6 +135,13 @@ class EventBus:
         """Forget a client's stream."""
         with self._lock:
             self._streams.discard(stream)
+
+    def end_streams(self) -> None:
+        """End every open stream, so the worker threads serving them are free for a quick stop."""
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.end()
 
     def stream_count(self) -> int:
         """Return how many streams are open."""

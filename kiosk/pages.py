@@ -1,16 +1,84 @@
-"""Pages for people (outside /api/v1): the ticket status page a ticket's printed link opens."""
+"""Pages for people (outside /api/v1): the hall's screens, their static files, and the ticket status page.
+
+The pages read and change the hall through /api/v1 only (see display/screens.py).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, abort, current_app, send_from_directory
 
-from .display import status_page
+from .display import screens
 
 bp = Blueprint("pages", __name__)
+HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}
+SIMULATED_TYPES = ("simulated", "virtual")
+
+
+def _hall():
+    return current_app.extensions["hall"]
+
+
+def _page(name: str, **ids):
+    return screens.render(name, _hall().config.data["hall"]["name"], **ids), 200, HTML
+
+
+def has_simulated_devices(hall) -> bool:
+    """Tell whether any configured device is simulated (the /sim page exists only then)."""
+    return any(str(d.get("type", "")).startswith(SIMULATED_TYPES) for d in hall.config.data.get("devices", []))
+
+
+@bp.get("/static/<path:filename>")
+def static_file(filename: str):
+    """The pages' scripts, stylesheet and message catalogue."""
+    return send_from_directory(str(screens.STATIC_DIR), filename, max_age=60)
+
+
+@bp.get("/")
+def index():
+    """Links to every screen, for a new user."""
+    return _page("index")
+
+
+@bp.get("/kiosk")
+def kiosk():
+    """The touch kiosk: a ticket per service, Starlight by agent code."""
+    return _page("kiosk")
+
+
+@bp.get("/counter/<int:counter_id>")
+def counter(counter_id: int):
+    """A counter's station (signs in with the counter's or a technician's token)."""
+    _hall().config.counter(counter_id)  # 404 for a counter the hall does not have
+    return _page("counter", counter=counter_id)
+
+
+@bp.get("/guide")
+def guide():
+    """The guide desk: VIP and normal tickets, queues per service."""
+    return _page("guide")
+
+
+@bp.get("/display")
+def hall_display():
+    """The big hall display, live through the event stream."""
+    return _page("display")
+
+
+@bp.get("/admin")
+def admin():
+    """The technician console."""
+    return _page("admin")
+
+
+@bp.get("/sim")
+def simulator():
+    """The simulated devices (only when the config has any)."""
+    if not has_simulated_devices(_hall()):
+        abort(404)
+    return _page("sim")
 
 
 @bp.get("/t/<int:ticket_id>")
 def ticket_status(ticket_id: int):
-    """A ticket's status for the customer's phone (404 with the JSON error for an unknown ticket)."""
-    hall = current_app.extensions["hall"]
-    view = hall.ticket_view(ticket_id)
-    return status_page.render(view, hall.config.data["hall"]["name"]), 200, {"Content-Type": "text/html; charset=utf-8"}
+    """A ticket's live status for the customer's phone (404 with the JSON error for an unknown ticket)."""
+    _hall().ticket_view(ticket_id)
+    return _page("status", ticket=ticket_id)

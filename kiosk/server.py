@@ -12,13 +12,19 @@ from .api import create_app
 
 log = logging.getLogger(__name__)
 
+# Worker threads. Each open event stream (a hall display, a counter station, the kiosk, the guide desk) holds one
+# for as long as it is open, so the default leaves room for 50 hall displays plus the hall's other screens and
+# the API's own requests (docs/benchmarks.md, "Screens"). STREAM_RESERVE threads are never given to streams.
+DEFAULT_THREADS = 100
+STREAM_RESERVE = 8
+
 
 class HallServer:
     """The WSGI server bound to a port, serving one hall."""
 
-    def __init__(self, hall, host: str, port: int, *, threads: int = 40, health_timeout: float = 2.0):
+    def __init__(self, hall, host: str, port: int, *, threads: int = DEFAULT_THREADS, health_timeout: float = 2.0):
         self.hall = hall
-        self.app = create_app(hall, {"MAX_STREAMS": max(threads - 8, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
+        self.app = create_app(hall, {"MAX_STREAMS": max(threads - STREAM_RESERVE, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
         self.on_stopping: list[Callable[[], None]] = []  # run once, first thing when a stop begins
         self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
                                     channel_timeout=60, connection_limit=500, clear_untrusted_proxy_headers=True)
@@ -44,11 +50,12 @@ class HallServer:
         finally:
             self._stopping()
             log.info("stopping: finishing queued work and closing the database")
-            self.server.close()
+            self.close()
             self.hall.stop()
 
     def close(self) -> None:
         """Stop serving (from another thread)."""
+        self.hall.bus.end_streams()
         self.server.close()
 
     def _stopping(self) -> None:

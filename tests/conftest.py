@@ -101,6 +101,38 @@ def live(hall):
     thread.join(5)
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's), shared by every screen test of the session."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, live):
+    """Open a page of the live hall in its own browser context: ``open_page("/kiosk", KIOSK)``.
+
+    A script error on the page fails the test."""
+    contexts, errors = [], []
+
+    def do(path: str, viewport: dict):
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"{path}: {exc}"))
+        page.goto(live + path)
+        return page
+    yield do
+    for context in contexts:
+        context.close()
+    assert not errors, errors
+
+
 @pytest.fixture
 def press(client, token):
     """Press a button at a counter as its clerk: ``press(1, "next")``, ``press(1, "call", ticket=7)``."""

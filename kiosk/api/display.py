@@ -54,7 +54,7 @@ def events():
                 yield f"id: {last_id}\nevent: resync\ndata: {{}}\n\n"
             for event in backlog:
                 yield _sse(public_event(event, tz))
-            while not stream.overflowed:
+            while stream.open:
                 left = ends - time.monotonic()
                 if left <= 0:
                     return
@@ -63,7 +63,7 @@ def events():
                 except queue.Empty:
                     yield ": keep-alive\n\n"
                     continue
-                if event["id"] > seen:
+                if event is not None and event["id"] > seen:
                     seen = event["id"]
                     yield _sse(public_event(event, tz))
         finally:
