@@ -9,12 +9,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_issue  # noqa: E402
 import bench_next  # noqa: E402
+import bench_screens  # noqa: E402
 import bench_throughput  # noqa: E402
 import bench_voice  # noqa: E402
 from common import machine  # noqa: E402
 
 if __name__ == "__main__":
     results = {"machine": machine(), "issue": bench_issue.run(), "next": bench_next.run(),
-               "throughput": bench_throughput.run(), "voice": bench_voice.run()}
+               "throughput": bench_throughput.run(), "voice": bench_voice.run(),
+               "screens": bench_screens.run()}
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     print()

@@ -92,7 +92,8 @@
 
   // Follow the event stream; onEvent(type, data) for each event, onResync() after a reconnect or resync.
   function follow(types, onEvent, onResync, onState) {
-    var source = new EventSource("/api/v1/events");
+    // Only the types the page follows: the server then wakes this page's stream for nothing else.
+    var source = new EventSource("/api/v1/events?types=" + types.join(","));
     var dropped = false;
     types.forEach(function (type) {
       source.addEventListener(type, function (msg) { onEvent(type, JSON.parse(msg.data)); });
