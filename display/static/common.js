@@ -107,6 +107,9 @@
   // Whole minutes for people, as on the printed ticket: never "0 minutes" while someone is ahead.
   function minutes(seconds) { return seconds ? Math.max(1, Math.round(seconds / 60)) : 0; }
 
+  // "about 5 min", or "no wait" when nobody is ahead.
+  function waitText(seconds) { return seconds ? t("kiosk.wait", {m: minutes(seconds)}) : t("kiosk.no_wait"); }
+
   document.addEventListener("DOMContentLoaded", function () {
     applyTexts();
     document.querySelectorAll(".lang-switch").forEach(function (b) {
@@ -115,6 +118,6 @@
   });
 
   window.Hall = {t: t, applyTexts: applyTexts, el: el, api: api, explain: explain, signIn: signIn,
-                 signOut: signOut, follow: follow, minutes: minutes,
+                 signOut: signOut, follow: follow, minutes: minutes, waitText: waitText,
                  lang: function () { return lang; }, setLang: setLang, onLang: function (fn) { listeners.push(fn); }};
 })();

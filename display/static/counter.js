@@ -1,7 +1,7 @@
 // A counter's station: the current ticket, the actions, and the waiting list in calling order.
 // Signs in with the counter's token (or a technician's); Space = next, R = recall.
 document.addEventListener("DOMContentLoaded", function () {
-  var id = document.body.dataset.counter, base = "/counters/" + id, state = null;
+  var id = document.body.dataset.counter, base = "/counters/" + id, state = null, services = {}, lastQueue = [];
   var $ = function (x) { return document.getElementById(x); };
 
   function call(method, path, body) { return Hall.api(method, path, body, "counter"); }
@@ -26,7 +26,13 @@ document.addEventListener("DOMContentLoaded", function () {
     $("pause").hidden = c.paused; $("resume").hidden = !c.paused;
   }
 
+  function serviceName(sid) {
+    var s = services[sid];
+    return s ? (Hall.lang() === "en" ? s.name_en : s.name) : sid;
+  }
+
   function drawQueue(tickets) {
+    lastQueue = tickets;
     var table = $("queue"); table.textContent = "";
     if (!tickets.length) { table.appendChild(Hall.el("tr", {}, [Hall.el("td", {text: Hall.t("counter.nobody")})])); }
     tickets.forEach(function (tk, i) {
@@ -36,7 +42,7 @@ document.addEventListener("DOMContentLoaded", function () {
                                    onclick: function () { act("call", {ticket: tk.id}); }});
       btn.disabled = state && state.paused;
       table.appendChild(Hall.el("tr", {"data-ticket": tk.id},
-        [Hall.el("td", {text: String(i + 1)}), who, Hall.el("td", {text: tk.service}), Hall.el("td", {}, [btn])]));
+        [Hall.el("td", {text: String(i + 1)}), who, Hall.el("td", {text: serviceName(tk.service)}), Hall.el("td", {}, [btn])]));
     });
   }
 
@@ -59,8 +65,10 @@ document.addEventListener("DOMContentLoaded", function () {
     Hall.api("GET", "/services").then(function (r) {
       var sel = $("transfer-service"); sel.textContent = "";
       r.body.services.forEach(function (s) {
+        services[s.id] = s;
         sel.appendChild(Hall.el("option", {value: s.id, text: Hall.lang() === "en" ? s.name_en : s.name}));
       });
+      drawQueue(lastQueue);
     });
     Hall.api("GET", "/display").then(function (r) {
       var sel = $("transfer-counter"); sel.textContent = "";

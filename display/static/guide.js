@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", function () {
       table.appendChild(Hall.el("tr", {}, [
         Hall.el("td", {text: (Hall.lang() === "en" ? s.name_en : s.name) + " (" + s.prefix + ")"}),
         Hall.el("td", {text: Hall.t("kiosk.waiting", {n: s.waiting})}),
-        Hall.el("td", {text: Hall.t("kiosk.wait", {m: Hall.minutes(s.estimated_wait_s)})}),
+        Hall.el("td", {text: Hall.waitText(s.estimated_wait_s)}),
         Hall.el("td", {}, [issueButton("normal", "guide.issue_normal"), document.createTextNode(" "),
                            issueButton("vip", "guide.issue_vip")])]));
     });

@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", function () {
   function serviceButton(svc, onPress) {
     var name = Hall.lang() === "en" ? svc.name_en : svc.name;
     var info = Hall.t("kiosk.waiting", {n: svc.waiting}) + " · " +
-               Hall.t("kiosk.wait", {m: Hall.minutes(svc.estimated_wait_s)});
+               Hall.waitText(svc.estimated_wait_s);
     var b = Hall.el("button", {"class": "service-button", "data-service": svc.id, onclick: onPress},
                     [document.createTextNode(name), Hall.el("small", {text: info})]);
     return b;

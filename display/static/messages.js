@@ -6,6 +6,7 @@ window.HALL_MESSAGES = {
   "kiosk.title": ["请选择业务", "Please choose a service"],
   "kiosk.waiting": ["等候 {n} 人", "{n} waiting"],
   "kiosk.wait": ["约 {m} 分钟", "about {m} min"],
+  "kiosk.no_wait": ["无需等候", "no wait"],
   "kiosk.starlight": ["星光服务 · 代理人", "Starlight agents"],
   "kiosk.agent_code": ["请输入或扫描代理人编码", "Type or scan your agent code"],
   "kiosk.choose_service": ["请选择业务", "Choose the service"],
