@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import expect
 
 from browser import KIOSK, PHONE, TABLET, TV, screenshot
+from util import wait_until
 
 
 def sign_in(page, headers: dict) -> None:
@@ -121,3 +122,18 @@ def test_the_ticket_status_page_follows_the_ticket(open_page, take, press):
     screenshot(page, "ticket-status")
     assert press(3, "call", ticket=second["id"]).status_code == 200
     expect(page.locator("#state")).to_have_text("请到 3号窗口 办理", timeout=15000)
+
+
+def test_the_hall_display_reconnects_and_catches_up_on_a_call_made_while_it_was_cut_off(open_page, hall, take,
+                                                                                        press):
+    """The server drops every event stream (as on a restart); a call made in that moment still reaches the open
+    display once its EventSource has reconnected by itself, with no one touching the TV."""
+    take("general")
+    display = open_page("/display", TV)
+    expect(display.locator("#counters tr")).to_have_count(5)
+    display.wait_for_function("() => document.getElementById('clock').textContent.includes(':')")
+    hall.bus.end_streams()
+    wait_until(lambda: hall.bus.stream_count() == 0)  # cut off (EventSource waits 2 s before reconnecting)
+    assert press(2, "next").status_code == 200
+    expect(display.locator("#latest-number")).to_have_text("A001", timeout=10000)
+    expect(display.locator("#counters tr[data-counter='2']")).to_contain_text("A001")
