@@ -26,6 +26,15 @@ PAGES = {
 }
 
 
+# The heading of the pages staff sign in to (their header also has the sign-out and language buttons).
+STAFF_HEADINGS = {
+    "counter": '<span data-t="counter.title"></span> · <span id="counter-name"></span>',
+    "guide": '<span data-t="guide.title"></span>',
+    "admin": '<span data-t="admin.title"></span>',
+    "sim": '<span data-t="sim.title"></span>',
+}
+
+
 @lru_cache(maxsize=None)
 def _template(name: str) -> str:
     return (resources.files(__package__) / "pages" / f"{name}.html").read_text(encoding="utf-8")
@@ -34,7 +43,8 @@ def _template(name: str) -> str:
 def render(page: str, hall_name: str, *, counter: int | str = "", ticket: int | str = "") -> str:
     """Return the HTML of one page (``page`` is a key of :data:`PAGES`)."""
     title, body_class = PAGES[page]
-    body = Template(_template(page)).safe_substitute(signin=_template("signin"))
+    header = Template(_template("staff_header")).substitute(heading=STAFF_HEADINGS.get(page, ""))
+    body = Template(_template(page)).safe_substitute(signin=_template("signin"), staff_header=header)
     return Template(_template("layout")).substitute(
         title=escape(title), script=page, page=body_class, hall=escape(hall_name), counter=counter, ticket=ticket,
         body=body)

@@ -32,16 +32,25 @@ def static_file(filename: str):
     return send_from_directory(str(screens.STATIC_DIR), filename, max_age=60)
 
 
-@bp.get("/")
-def index():
-    """Links to every screen, for a new user."""
-    return _page("index")
+# The pages anyone may open, by path: (page name, what it is).
+PLAIN_PAGES = {
+    "/": ("index", "Links to every screen, for a new user."),
+    "/kiosk": ("kiosk", "The touch kiosk: a ticket per service, Starlight by agent code."),
+    "/guide": ("guide", "The guide desk: VIP and normal tickets, queues per service."),
+    "/display": ("display", "The big hall display, live through the event stream."),
+    "/admin": ("admin", "The technician console."),
+}
 
 
-@bp.get("/kiosk")
-def kiosk():
-    """The touch kiosk: a ticket per service, Starlight by agent code."""
-    return _page("kiosk")
+def _plain_page(name: str, doc: str):
+    def view():
+        return _page(name)
+    view.__name__, view.__doc__ = f"{name}_page", doc
+    return view
+
+
+for _path, (_name, _doc) in PLAIN_PAGES.items():
+    bp.add_url_rule(_path, view_func=_plain_page(_name, _doc), methods=["GET"])
 
 
 @bp.get("/counter/<int:counter_id>")
@@ -49,24 +58,6 @@ def counter(counter_id: int):
     """A counter's station (signs in with the counter's or a technician's token)."""
     _hall().config.counter(counter_id)  # 404 for a counter the hall does not have
     return _page("counter", counter=counter_id)
-
-
-@bp.get("/guide")
-def guide():
-    """The guide desk: VIP and normal tickets, queues per service."""
-    return _page("guide")
-
-
-@bp.get("/display")
-def hall_display():
-    """The big hall display, live through the event stream."""
-    return _page("display")
-
-
-@bp.get("/admin")
-def admin():
-    """The technician console."""
-    return _page("admin")
 
 
 @bp.get("/sim")
