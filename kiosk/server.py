@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Callable
 
 from waitress.server import create_server
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 # the API's own requests (docs/benchmarks.md, "Screens"). STREAM_RESERVE threads are never given to streams.
 DEFAULT_THREADS = 100
 STREAM_RESERVE = 8
+STREAMS_END_S = 1.0  # how long a stop waits for the ended event streams to let go of their threads
 
 
 class HallServer:
@@ -56,6 +58,9 @@ class HallServer:
     def close(self) -> None:
         """Stop serving (from another thread)."""
         self.hall.bus.end_streams()
+        deadline = time.monotonic() + STREAMS_END_S  # let their threads finish before the sockets close
+        while self.hall.bus.stream_count() and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.server.close()
 
     def _stopping(self) -> None:
