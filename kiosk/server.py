@@ -31,6 +31,7 @@ class HallServer:
         self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
                                     channel_timeout=60, connection_limit=500, clear_untrusted_proxy_headers=True)
         self.host, self.port = host, self.server.effective_port
+        self._loop_thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -46,7 +47,7 @@ class HallServer:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
         try:
-            self.server.run()
+            self.run()
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
@@ -55,12 +56,24 @@ class HallServer:
             self.close()
             self.hall.stop()
 
+    def run(self) -> None:
+        """Serve until :meth:`close` (the event loop only; :meth:`serve_forever` adds signals and the hall's stop)."""
+        self._loop_thread = threading.current_thread()
+        self.server.run()
+
     def close(self) -> None:
-        """Stop serving (from another thread)."""
+        """Stop serving (also from another thread): end the event streams, then close the server's sockets."""
         self.hall.bus.end_streams()
         deadline = time.monotonic() + STREAMS_END_S  # let their threads finish before the sockets close
         while self.hall.bus.stream_count() and time.monotonic() < deadline:
             time.sleep(0.01)
+        loop = self._loop_thread
+        if loop is not None and loop is not threading.current_thread() and loop.is_alive():
+            try:  # close on the loop's own thread, never under the select() it is waiting in
+                self.server.trigger.pull_trigger(self.server.close)
+                return
+            except OSError:
+                pass  # the trigger is already closed: the loop is ending
         self.server.close()
 
     def _stopping(self) -> None:

@@ -94,7 +94,7 @@ def tech(token) -> dict:
 def live(hall):
     """The hall served by waitress on a free loopback port, in a thread; yields the base URL."""
     server = HallServer(hall, "127.0.0.1", 0, threads=16)
-    thread = threading.Thread(target=server.server.run, daemon=True)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield server.url
     server.close()
