@@ -7,8 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the hall or its tests need (installed with apt-get when missing; root or sudo).
 # espeak-ng, libespeak-ng1, alsa-utils: the voice; systemd: systemd-analyze, which the install test uses
-# to verify the unit files; libusb-1.0-0: USB printers (pyusb); fonts-wqy-microhei: Chinese printed as images.
-SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd libusb-1.0-0 fonts-wqy-microhei
+# to verify the unit files; libusb-1.0-0: USB printers (pyusb); fonts-wqy-microhei: Chinese printed as images;
+# chromium, chromium-driver: the browser tests of the screens (fonts-noto-cjk so their screenshots show Chinese).
+SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd libusb-1.0-0 fonts-wqy-microhei chromium chromium-driver \
+                   fonts-noto-cjk
 
 .PHONY: run test bench system-deps clean install uninstall
 

@@ -46,7 +46,8 @@ class Daemon:
     """``kiosk run`` in its own process on a free port, with a temp data dir unless one is given, and the
     default config unless a config file is given."""
 
-    def __init__(self, data_dir: str | None = None, config: str | None = None):
+    def __init__(self, data_dir: str | None = None, config: str | None = None, threads: int | None = None):
+        self.threads = threads
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kiosk-bench-")
         self.config = config
         self.data_dir = Path(data_dir or self._tmp.name)
@@ -57,6 +58,8 @@ class Daemon:
         cmd = [KIOSK, "--log-level", "WARNING", "run", "--data-dir", str(self.data_dir), "--port", "0"]
         if self.config:
             cmd += ["--config", self.config]
+        if self.threads:
+            cmd += ["--threads", str(self.threads)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         banner = ""
         for line in self.proc.stdout:

@@ -11,6 +11,7 @@ import bench_bus  # noqa: E402
 import bench_issue  # noqa: E402
 import bench_next  # noqa: E402
 import bench_printer  # noqa: E402
+import bench_screens  # noqa: E402
 import bench_throughput  # noqa: E402
 import bench_voice  # noqa: E402
 from common import machine  # noqa: E402
@@ -18,6 +19,6 @@ from common import machine  # noqa: E402
 if __name__ == "__main__":
     results = {"machine": machine(), "issue": bench_issue.run(), "next": bench_next.run(),
                "throughput": bench_throughput.run(), "voice": bench_voice.run(), "bus": bench_bus.run(),
-               "printer": [bench_printer.run("network"), bench_printer.run("serial")]}
+               "printer": [bench_printer.run("network"), bench_printer.run("serial")], "screens": bench_screens.run()}
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     print()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import backup, cli_ops, logsetup, settings, switches, tokens
 from .errors import HallError
+from .server import DEFAULT_THREADS
 from .store import Store, connect
 
 log = logging.getLogger("kiosk")
@@ -81,13 +82,21 @@ def cmd_run(args) -> int:
                         health_timeout=supervision.probe_timeout)
     token = technician_token(data_dir)
     url = server.url
-    print(f"Hall controller running at {url}\n"
-          f"  services (kiosk):   {url}/api/v1/services\n"
+    counter = next(iter(hall.config.counters), 1)
+    print(f"Hall controller running at {url}   (all screens: {url}/)\n"
+          f"  kiosk:              {url}/kiosk\n"
+          f"  counter station:    {url}/counter/{counter}   (one page per counter id)\n"
+          f"  guide desk:         {url}/guide\n"
+          f"  hall display:       {url}/display\n"
+          f"  technician console: {url}/admin   simulator: {url}/sim\n"
+          f"  ticket status:      {url}/t/<ticket id>\n"
+          f"  services (API):     {url}/api/v1/services\n"
           f"  hall display data:  {url}/api/v1/display   live events: {url}/api/v1/events\n"
           f"  health, metrics:    {url}/health   {url}/metrics\n"
           f"  data directory:     {data_dir}\n"
           f"  technician token:   {token}\n"
-          f"    (kept in {data_dir / TOKEN_FILE}; send it as 'Authorization: Bearer <token>')", flush=True)
+          f"    (kept in {data_dir / TOKEN_FILE}; send it as 'Authorization: Bearer <token>', or paste it into\n"
+          f"     the sign-in form of the counter, guide, console and simulator pages)", flush=True)
     supervision.start(server)
     server.serve_forever()
     lock.release()
@@ -129,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", default=_env("KIOSK_DATA_DIR", "data"), help="data directory [KIOSK_DATA_DIR]")
     run.add_argument("--host", default=_env("KIOSK_HOST", "127.0.0.1"), help="address to listen on [KIOSK_HOST]")
     run.add_argument("--port", type=int, default=int(_env("KIOSK_PORT", "8080")), help="port [KIOSK_PORT]")
-    run.add_argument("--threads", type=int, default=int(_env("KIOSK_THREADS", "40")),
+    run.add_argument("--threads", type=int, default=int(_env("KIOSK_THREADS", str(DEFAULT_THREADS))),
                      help="HTTP worker threads; each live screen holds one [KIOSK_THREADS]")
     run.add_argument("--traffic-log", action="store_true", default=_flag("KIOSK_TRAFFIC_LOG"),
                      help="log the bytes and texts sent to devices; SIGUSR1 switches it [KIOSK_TRAFFIC_LOG]")

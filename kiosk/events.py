@@ -58,13 +58,30 @@ def last_event_id(conn: sqlite3.Connection) -> int:
 class Stream:
     """One client's view of the event stream: a bounded queue the dispatcher fills."""
 
-    def __init__(self, maxsize: int):
+    def __init__(self, maxsize: int, types: frozenset[str] | None = None):
         self.queue: queue.Queue = queue.Queue(maxsize)
+        self.types = types  # None: every public event
         self.overflowed = False
+        self.ended = False
+
+    @property
+    def open(self) -> bool:
+        """Whether the client should go on being served (not overflowed, not ended by a server stop)."""
+        return not (self.overflowed or self.ended)
+
+    def end(self) -> None:
+        """End the stream now (the server is stopping); wakes a client's thread waiting for events."""
+        self.ended = True
+        try:
+            self.queue.put_nowait(None)
+        except queue.Full:
+            pass  # a full queue wakes the thread anyway
 
     def offer(self, events: list[dict]) -> None:
-        """Queue events for this client; on overflow mark the stream so it closes."""
+        """Queue the events this client asked for; on overflow mark the stream so it closes."""
         for event in events:
+            if self.types is not None and event["type"] not in self.types:
+                continue
             try:
                 self.queue.put_nowait(event)
             except queue.Full:
@@ -110,9 +127,10 @@ class EventBus:
             if callback in self._subscribers:
                 self._subscribers.remove(callback)
 
-    def open_stream(self) -> Stream:
-        """Open a stream for one client; close it with :meth:`close_stream`."""
-        stream = Stream(self._stream_queue_size)
+    def open_stream(self, types: frozenset[str] | None = None) -> Stream:
+        """Open a stream for one client (of the event ``types`` only, if given); close it with
+        :meth:`close_stream`."""
+        stream = Stream(self._stream_queue_size, types)
         with self._lock:
             self._streams.add(stream)
         return stream
@@ -121,6 +139,13 @@ class EventBus:
         """Forget a client's stream."""
         with self._lock:
             self._streams.discard(stream)
+
+    def end_streams(self) -> None:
+        """End every open stream, so the worker threads serving them are free for a quick stop."""
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.end()
 
     def stream_count(self) -> int:
         """Return how many streams are open."""
@@ -170,7 +195,8 @@ class EventBus:
         with self._lock:
             subscribers = list(self._subscribers)
             streams = list(self._streams)
-        public = [e for e in batch if e["type"] in PUBLIC_TYPES]
+        # Streams share one copy of each event (a stream may cache its rendered text in it); subscribers keep theirs.
+        public = [dict(e) for e in batch if e["type"] in PUBLIC_TYPES]
         if public:  # streams first: queuing is instant, while a device callback may take a moment
             for stream in streams:
                 stream.offer(public)

@@ -82,3 +82,35 @@ def _pick_credit_order(conn: sqlite3.Connection, cfg: HallConfig, services: list
     if not candidates:
         return None
     return min(candidates)[1]
+
+
+_WAITING_FOR = ("SELECT id, number, service, priority, issued_at, target_counter FROM tickets "
+                "WHERE status = 'waiting' AND (target_counter IS NULL OR target_counter = ?)")
+
+
+def call_order(conn: sqlite3.Connection, cfg: HallConfig, counter_id: int, limit: int = 50) -> list[sqlite3.Row]:
+    """Return the waiting tickets counter ``counter_id`` would call, in the order :func:`pick_next` calls them.
+
+    The same rules as :func:`pick_next`, applied to the whole list at once (for the counter's screen); the
+    order holds as long as nothing else changes in the hall."""
+    counter = cfg.counters[counter_id]
+    services = set(counter["services"])
+    green_open = green_channel_open(conn, cfg)
+    vips, others = [], []
+    for row in conn.execute(_WAITING_FOR, (counter_id,)):
+        if row["priority"] == "vip":
+            if green_open and counter["green_channel"]:
+                vips.append(row)
+            elif row["service"] in services and (not green_open or row["target_counter"] == counter_id):
+                vips.append(row)
+        elif row["service"] in services:
+            others.append(row)
+    vips.sort(key=lambda r: (r["issued_at"], r["id"]))
+
+    def credit_key(r):
+        starlight = r["priority"] == "starlight"
+        if cfg.strict:
+            return (0 if starlight else 1, r["issued_at"], r["id"])
+        return (0, r["issued_at"] - (cfg.credit_s if starlight else 0), r["id"])
+    others.sort(key=credit_key)
+    return (vips + others)[:limit]

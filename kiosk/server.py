@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Callable
 
 from waitress.server import create_server
@@ -12,17 +13,25 @@ from .api import create_app
 
 log = logging.getLogger(__name__)
 
+# Worker threads. Each open event stream (a hall display, a counter station, the kiosk, the guide desk) holds one
+# for as long as it is open, so the default leaves room for 50 hall displays plus the hall's other screens and
+# the API's own requests (docs/benchmarks.md, "Screens"). STREAM_RESERVE threads are never given to streams.
+DEFAULT_THREADS = 100
+STREAM_RESERVE = 8
+STREAMS_END_S = 1.0  # how long a stop waits for the ended event streams to let go of their threads
+
 
 class HallServer:
     """The WSGI server bound to a port, serving one hall."""
 
-    def __init__(self, hall, host: str, port: int, *, threads: int = 40, health_timeout: float = 2.0):
+    def __init__(self, hall, host: str, port: int, *, threads: int = DEFAULT_THREADS, health_timeout: float = 2.0):
         self.hall = hall
-        self.app = create_app(hall, {"MAX_STREAMS": max(threads - 8, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
+        self.app = create_app(hall, {"MAX_STREAMS": max(threads - STREAM_RESERVE, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
         self.on_stopping: list[Callable[[], None]] = []  # run once, first thing when a stop begins
         self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
                                     channel_timeout=60, connection_limit=500, clear_untrusted_proxy_headers=True)
         self.host, self.port = host, self.server.effective_port
+        self._loop_thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -38,17 +47,33 @@ class HallServer:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
         try:
-            self.server.run()
+            self.run()
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
             self._stopping()
             log.info("stopping: finishing queued work and closing the database")
-            self.server.close()
+            self.close()
             self.hall.stop()
 
+    def run(self) -> None:
+        """Serve until :meth:`close` (the event loop only; :meth:`serve_forever` adds signals and the hall's stop)."""
+        self._loop_thread = threading.current_thread()
+        self.server.run()
+
     def close(self) -> None:
-        """Stop serving (from another thread)."""
+        """Stop serving (also from another thread): end the event streams, then close the server's sockets."""
+        self.hall.bus.end_streams()
+        deadline = time.monotonic() + STREAMS_END_S  # let their threads finish before the sockets close
+        while self.hall.bus.stream_count() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        loop = self._loop_thread
+        if loop is not None and loop is not threading.current_thread() and loop.is_alive():
+            try:  # close on the loop's own thread, never under the select() it is waiting in
+                self.server.trigger.pull_trigger(self.server.close)
+                return
+            except OSError:
+                pass  # the trigger is already closed: the loop is ending
         self.server.close()
 
     def _stopping(self) -> None:

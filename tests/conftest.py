@@ -102,11 +102,43 @@ def tech(token) -> dict:
 def live(hall):
     """The hall served by waitress on a free loopback port, in a thread; yields the base URL."""
     server = HallServer(hall, "127.0.0.1", 0, threads=16)
-    thread = threading.Thread(target=server.server.run, daemon=True)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield server.url
     server.close()
     thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's), shared by every screen test of the session."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, live):
+    """Open a page of the live hall in its own browser context: ``open_page("/kiosk", KIOSK)``.
+
+    A script error on the page fails the test."""
+    contexts, errors = [], []
+
+    def do(path: str, viewport: dict):
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"{path}: {exc}"))
+        page.goto(live + path)
+        return page
+    yield do
+    for context in contexts:
+        context.close()
+    assert not errors, errors
 
 
 @pytest.fixture

@@ -212,3 +212,18 @@ def test_garbled_last_event_id_starts_a_fresh_stream(live, stream, tech, last_id
     post(live, "/counters/1/next", tech)
     called, _ = next_of(events, "called")
     assert called["data"]["counter"] == 1
+
+
+def test_a_screen_may_ask_for_some_event_types_only(hall, live, take, press):
+    """A stream opened with ?types=called gets the call but not the issue before it; a resumed stream with the
+    same filter replays only calls; an unknown type is refused."""
+    with requests.get(f"{live}/api/v1/events?types=called", stream=True, timeout=10) as stream:
+        events = sse_events(stream)
+        take("general")
+        assert press(1, "next").status_code == 200
+        first = next(events)
+        assert (first["event"], first["data"]["ticket"]["number"]) == ("called", "A001")
+    with requests.get(f"{live}/api/v1/events?types=called&after=0", stream=True, timeout=10) as replay:
+        assert next(sse_events(replay))["id"] == first["id"]
+    refused = requests.get(f"{live}/api/v1/events?types=called,shouted", timeout=10)
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "types"

@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daemon import Daemon
 from kiosk import backup
+from util import wait_until
 
 
 def scrape(text: str) -> dict[tuple[str, tuple], float]:
@@ -28,6 +29,8 @@ def test_metrics_count_tickets_waiting_devices_and_latency(hall, client, take, p
     assert press(1, "next").status_code == 200
     client.post("/api/v1/devices/ticket-printer/simulate", json={"fault": "paper_near_end"}, headers=tech)
     assert hall.bus.ping(5)  # the fan-out has delivered every committed event
+    # ... and the voice has taken the call's announcement (on a busy machine that can lag the fan-out a little)
+    wait_until(lambda: hall.devices.get("voice").state()["queue_length"] == 0, timeout=10)
     resp = client.get("/metrics")
     assert resp.status_code == 200 and resp.content_type.startswith("text/plain; version=0.0.4")
     m = scrape(resp.get_data(as_text=True))

@@ -25,7 +25,7 @@ def test_every_package_folder_is_listed():
 
 
 def test_built_wheel_holds_only_the_kiosk_package(tmp_path):
-    """A wheel built from the tree holds kiosk/ (with drivers, display, defaults and the OpenAPI file inside)
+    """A wheel built from the tree holds kiosk/ (with drivers, display and its pages, defaults and the OpenAPI file)
     and nothing at the top level besides it and its metadata."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path), str(ROOT)], check=True, timeout=300)
@@ -34,5 +34,7 @@ def test_built_wheel_holds_only_the_kiosk_package(tmp_path):
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"kiosk"}
     for needed in ("kiosk/drivers/base.py", "kiosk/display/board.py", "kiosk/defaults/hall.toml",
-                   "kiosk/cli.py", "kiosk/openapi.yaml"):
+                   "kiosk/cli.py", "kiosk/openapi.yaml", "kiosk/display/pages/layout.html",
+                   "kiosk/display/pages/kiosk.html", "kiosk/display/static/common.js",
+                   "kiosk/display/static/messages.js", "kiosk/display/static/hall.css"):
         assert needed in names

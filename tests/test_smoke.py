@@ -14,14 +14,14 @@ def test_ticket_taken_at_kiosk_is_called_by_counter_and_shown_on_its_board(hall,
 
 
 def test_printed_link_opens_the_tickets_status_page(hall, client):
-    """The link printed on a ticket (/t/<id>) shows its number, that it is waiting, and how many are ahead."""
+    """The link printed on a ticket (/t/<id>) opens the status page of that ticket; an unknown ticket is 404.
+    (What the page shows, live, is tested in the browser: tests/test_screens.py.)"""
     client.post("/api/v1/tickets", json={"service": "general"})
     second = client.post("/api/v1/tickets", json={"service": "general"}).json
     assert f"/t/{second['id']}" in hall.devices.printer.printed[-1]
     page = client.get(f"/t/{second['id']}")
     assert page.status_code == 200 and page.mimetype == "text/html"
-    text = page.get_data(as_text=True)
-    assert "A002" in text and "等候中" in text and "1 ahead of you" in text
+    assert f'data-ticket="{second["id"]}"' in page.get_data(as_text=True)
     assert client.get("/t/999").status_code == 404
 
 

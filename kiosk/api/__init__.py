@@ -19,7 +19,7 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 def create_app(hall, test_config: dict | None = None) -> Flask:
     """Create the app serving ``hall`` (a started :class:`kiosk.hall.Hall`)."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the pages serve their own static files (kiosk/pages.py)
     app.config.update(MAX_CONTENT_LENGTH=2 * 1024 * 1024, JSON_SORT_KEYS=False)
     if test_config:
         app.config.update(test_config)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from .. import selection
+from ..clock import iso
 from .auth import counter_access, hall, requires
 from .body import field, json_object, only
 
@@ -22,6 +24,19 @@ def list_counters():
 def get_counter(counter_id: int):
     """One counter's state and current ticket."""
     return jsonify(hall().counter_view(counter_id))
+
+
+@bp.get("/counters/<int:counter_id>/queue")
+@counter_access("manager", "guide")
+def waiting_for_counter(counter_id: int):
+    """The tickets this counter would call, in the order it would call them (at most 50)."""
+    h = hall()
+    h.config.counter(counter_id)  # 404 for an unknown counter
+    rows = selection.call_order(h.store.reader(), h.config, counter_id)
+    return jsonify({"counter": counter_id, "tickets": [
+        {"id": r["id"], "number": r["number"], "service": r["service"], "priority": r["priority"],
+         "issued_at": iso(r["issued_at"], h.config.tz), "only_this_counter": r["target_counter"] == counter_id}
+        for r in rows]})
 
 
 def _ticket_or_204(view):

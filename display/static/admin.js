@@ -1,0 +1,74 @@
+// The technician console: live device states with test buttons, the config editor, the Starlight roster import.
+// Signs in with a technician's token.
+document.addEventListener("DOMContentLoaded", function () {
+  var $ = function (x) { return document.getElementById(x); };
+  function call(method, path, body, type) { return Hall.api(method, path, body, "technician", type); }
+
+  function deviceRow(d) {
+    var status = [d.online ? Hall.t("admin.online") : Hall.t("admin.offline")];
+    if (d.paper) status.push(Hall.t("admin.paper", {paper: d.paper}));
+    if (d.faults && d.faults.length) status.push(d.faults.join(", "));
+    var test = Hall.el("button", {"class": "secondary", text: Hall.t("admin.test"), onclick: function () {
+      call("POST", "/devices/" + encodeURIComponent(d.name) + "/test").then(loadDevices, function (err) {
+        alertRow(d.name, Hall.explain(err)); loadDevices();
+      });
+    }});
+    return Hall.el("tr", {"data-device": d.name}, [
+      Hall.el("td", {text: d.name}), Hall.el("td", {text: d.kind + " / " + d.type}),
+      Hall.el("td", {"class": d.online ? "" : "error", text: status.join(" · ")}),
+      Hall.el("td", {"class": "error", text: d.last_error || ""}), Hall.el("td", {}, [test])]);
+  }
+
+  function alertRow(name, text) { $("config-result").textContent = name + ": " + text; }
+
+  function loadDevices() {
+    return call("GET", "/devices").then(function (r) {
+      var table = $("devices"); table.textContent = "";
+      r.body.devices.forEach(function (d) { table.appendChild(deviceRow(d)); });
+    }, function () {});
+  }
+
+  function loadConfig() {
+    call("GET", "/config").then(function (r) { $("config").value = JSON.stringify(r.body, null, 2); });
+  }
+
+  function saveConfig() {
+    var out = $("config-result"), text = $("config").value;
+    try { JSON.parse(text); } catch (e) { out.className = "error"; out.textContent = e.message; return; }
+    call("PUT", "/config", text, "application/json").then(function () {
+      out.className = ""; out.textContent = Hall.t("admin.config_saved"); loadDevices();
+    }, function (err) {
+      out.className = "error";
+      out.textContent = (err.path ? err.path + ": " : "") + (err.message || err.code) + " [" + err.code + "]";
+    });
+  }
+
+  function importRoster() {
+    call("PUT", "/roster/starlight", $("roster").value, "text/csv").then(function (r) {
+      $("roster-report").className = "";
+      $("roster-report").textContent = Hall.t("admin.roster_report", r.body);
+      var list = $("roster-rejections"); list.textContent = "";
+      r.body.rejections.forEach(function (x) {
+        list.appendChild(Hall.el("li", {text: Hall.t("admin.row", {row: x.row}) + " " + (x.agent_code || "") +
+                                              ": " + (x.reason || x.code) + " [" + x.code + "]"}));
+      });
+    }, function (err) { $("roster-report").className = "error"; $("roster-report").textContent = Hall.explain(err); });
+  }
+
+  function start() {
+    $("signin").hidden = true; $("console").hidden = false; $("signout").hidden = false;
+    $("config-load").addEventListener("click", loadConfig);
+    $("config-save").addEventListener("click", saveConfig);
+    $("roster-import").addEventListener("click", importRoster);
+    $("roster-file").addEventListener("change", function () {
+      var file = this.files[0];
+      if (file) file.text().then(function (text) { $("roster").value = text; });
+    });
+    Hall.onLang(loadDevices);
+    loadDevices(); loadConfig();
+    setInterval(loadDevices, 2000);  // device states have no event stream: read them every 2 s
+  }
+
+  $("signout").addEventListener("click", function () { Hall.signOut("technician"); });
+  Hall.signIn($("signin"), "technician", function () { return call("GET", "/devices"); }, start);
+});

@@ -1,0 +1,81 @@
+"""The technician's screens in a real browser: the simulator, the console, and what the kiosk then says."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from browser import KIOSK, TV, screenshot
+from test_screens import sign_in
+
+
+def test_paper_out_switched_on_the_simulator_gives_a_polite_message_at_the_kiosk(open_page, token, hall):
+    """The technician ticks paper_out for the virtual printer on /sim; a customer's touch at the kiosk then gets
+    the out-of-paper apology (in English too) instead of a number, and the kiosk goes back to its start screen
+    with the Back button."""
+    sim = open_page("/sim", KIOSK)
+    sign_in(sim, token("technician"))
+    printer = sim.locator("[data-device=ticket-printer]")
+    printer.locator("input[data-switch=paper_out]").check()
+    expect(printer).to_contain_text("纸张：out")
+    screenshot(sim, "sim")
+    assert hall.devices.printer.state()["paper"] == "out"
+
+    kiosk = open_page("/kiosk", KIOSK)
+    kiosk.get_by_role("button", name=re.compile("理赔")).click()
+    expect(kiosk.locator("#message-text")).to_contain_text("取号机暂时无法出票")
+    screenshot(kiosk, "kiosk-paper-out")
+    kiosk.get_by_role("button", name="返回").last.click()
+    kiosk.get_by_role("button", name="English").click()
+    kiosk.get_by_role("button", name=re.compile("Claims")).click()
+    expect(kiosk.locator("#message-text")).to_contain_text("cannot print just now")
+
+
+def test_the_simulator_presses_a_dispenser_key_and_shows_the_printed_ticket(open_page, token):
+    """Key 2 of the virtual dispenser issues a consultation ticket; the virtual printer's paper shows B001."""
+    sim = open_page("/sim", KIOSK)
+    sign_in(sim, token("technician"))
+    sim.locator("[data-device=dispenser] button[data-key='2']").click()
+    expect(sim.locator("[data-device=ticket-printer] pre")).to_contain_text("B001")
+
+
+def test_a_roster_imported_on_the_console_lets_a_starlight_agent_take_a_ticket(open_page, token):
+    """The technician pastes a roster with one good and one bad row: the console reports 1 accepted and 1
+    rejected with the row's reason; the agent then types the code at the kiosk and gets a claims ticket, while
+    an expired agent is told the date politely."""
+    console = open_page("/admin", TV)
+    sign_in(console, token("technician"))
+    expect(console.locator("#devices tr[data-device=ticket-printer]")).to_contain_text("在线")
+    console.fill("#roster", "agent_code,name,branch,valid_from,valid_until\n"
+                            "SL0042,王小明,haidian,2026-10-01,2027-03-31\n"
+                            "SL0043,李四,nowhere,2026-10-01,2027-03-31\n"
+                            "SL0044,赵六,xicheng,2026-01-01,2026-06-30\n")
+    console.get_by_role("button", name="导入").click()
+    expect(console.locator("#roster-report")).to_have_text("接受 2 行，拒绝 1 行")
+    expect(console.locator("#roster-rejections")).to_contain_text("第 2 行")
+    expect(console.locator("#roster-rejections")).to_contain_text("unknown_branch")
+    screenshot(console, "admin")
+
+    kiosk = open_page("/kiosk", KIOSK)
+    kiosk.get_by_role("button", name="星光服务 · 代理人").click()
+    kiosk.keyboard.type("SL0042\n")  # a barcode reader types the code and Enter
+    kiosk.locator("#agent-services").get_by_role("button", name=re.compile("理赔")).click()
+    expect(kiosk.locator("#number")).to_have_text("C001")
+    kiosk.get_by_role("button", name="返回").last.click()
+    kiosk.get_by_role("button", name="星光服务 · 代理人").click()
+    kiosk.keyboard.type("SL0044")
+    kiosk.locator("#agent-services").get_by_role("button", name=re.compile("理赔")).click()
+    expect(kiosk.locator("#message-text")).to_have_text("您的星光服务资格已于 2026-06-30 到期，欢迎到引导台咨询")
+
+
+def test_a_config_with_a_mistake_is_refused_on_the_console_with_the_key_named(open_page, token):
+    """Changing a counter's services to a service that does not exist shows the validation message naming the
+    key; the hall keeps its config."""
+    console = open_page("/admin", TV)
+    sign_in(console, token("technician"))
+    editor = console.locator("#config")
+    expect(editor).to_have_value(re.compile('"counters"'))
+    editor.fill(editor.input_value().replace('"last_calls_shown": 6', '"last_calls_shown": "six"', 1))
+    console.get_by_role("button", name="保存并应用").click()
+    expect(console.locator("#config-result")).to_contain_text("invalid_config")
+    expect(console.locator("#config-result")).to_contain_text("last_calls_shown")
