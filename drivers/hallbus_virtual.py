@@ -25,7 +25,9 @@ from . import hallbus_frame as hb, proto_led485, proto_strip
 
 FAULTS = ("silent", "garbled", "unplugged")
 QUIET_S = 0.005
-VENDOR_DECODERS = {"led485-ascii": proto_led485.Decoder, "strip-aa": proto_strip.Decoder}
+VENDOR_DECODERS = {"led485-ascii": (proto_led485.Decoder, lambda text: (text,)),
+                   "strip-aa": (proto_strip.Decoder, tuple)}
+"""Each vendor protocol's decoder, and how what it decodes becomes the lines a twin shows."""
 
 
 class VirtualDevice:
@@ -187,12 +189,12 @@ class VirtualBus:
                 data = os.read(fd, 4096)
             except OSError:
                 continue
-            vendors = vendors or {name: make() for name, make in VENDOR_DECODERS.items()}
+            vendors = vendors or {name: make() for name, (make, _lines) in VENDOR_DECODERS.items()}
             for name, vendor in vendors.items():
                 for address, shown in vendor.feed(data):
                     device = self.devices.get(address)
                     if device is not None and device.protocol == name:
-                        device.receive(shown if isinstance(shown, tuple) else (shown,))
+                        device.receive(VENDOR_DECODERS[name][1](shown))
             for frame in decoder.feed(data):
                 device = self.devices.get(frame.addr)
                 raw = device.answer(frame) if device is not None and device.protocol == "hallbus" else None
