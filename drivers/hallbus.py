@@ -17,19 +17,29 @@ from serial.tools import list_ports
 
 from ..display.texts import DisplayText
 from ..schema import Field, Section
-from . import hallbus_frame as hb
+from . import hallbus_frame as hb, proto_led485, proto_strip
 from .base import Device, DeviceError, Dispenser, Display
 from .hallbus_master import Bus
 from .hallbus_virtual import FAULTS, VirtualBus, VirtualDevice
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("hallbus",)
+VENDOR_KINDS = {"led485-ascii": ("counter_display",), "strip-aa": ("hall_display",)}
+"""The vendors' output-only display protocols and the device kinds each can serve."""
+PROTOCOLS = ("hallbus", *VENDOR_KINDS)
 OPTIONS = Section({
     "bus": Field(str, check=lambda v: None if v else "must name a bus of [[buses]]"),
     "address": Field(int, check=lambda v: None if 1 <= v <= 254 else "must be between 1 and 254"),
     "protocol": Field(str, "hallbus", lambda v: None if v in PROTOCOLS else f"must be one of {', '.join(PROTOCOLS)}"),
 })
+
+
+def protocol_error(kind: str, protocol: str) -> str | None:
+    """Why a device of ``kind`` cannot speak ``protocol`` (None when it can)."""
+    kinds = VENDOR_KINDS.get(protocol)
+    if kinds is not None and kind not in kinds:
+        return f"{protocol!r} serves only a {' or '.join(kinds)}, not a {kind}"
+    return None
 
 
 def find_usb_port(usb: str) -> str:
@@ -83,6 +93,7 @@ class BusDevice(Device):
     """What every bus device shares: its address, online state and counters, and its virtual twin."""
 
     polled = False
+    answers = True  # False: output-only, written to without waiting for a reply (see BusDisplay)
     poll_factor = 1  # polled every poll_ms times this (input devices)
 
     def __init__(self, spec: dict):
@@ -102,7 +113,7 @@ class BusDevice(Device):
         self.bus.add(self)
         self.virtual = pool.virtual.get(name)
         if self.virtual is not None:
-            self.virtual.add(self.address, self.kind)
+            self.virtual.add(self.address, self.kind, self.spec["options"]["protocol"])
 
     def online(self) -> bool:
         """True while the device answers."""
@@ -174,12 +185,17 @@ class BusDevice(Device):
 
 
 class BusDisplay(BusDevice, Display):
-    """An LED counter display or the hall strip: keeps the wanted text and sends it until acknowledged."""
+    """An LED counter display or the hall strip: keeps the wanted text and sends it until acknowledged.
+
+    On a vendor protocol (``led485-ascii``, ``strip-aa``) the display never answers: the bus master writes its
+    frame (:meth:`next_bytes`) without waiting for a reply, never pings it, and counts it online while the
+    port is open (only a failing port takes it offline; reopening the port resends the text)."""
 
     def __init__(self, spec: dict):
         super().__init__(spec)
         self.text = DisplayText(("",))
         self._dirty = False
+        self.answers = spec["options"]["protocol"] == "hallbus"
 
     def show(self, text: DisplayText) -> None:
         """Send the text (returns at once); an offline display gets it when it answers again."""
@@ -203,6 +219,16 @@ class BusDisplay(BusDevice, Display):
                 self._dirty = False
                 return hb.SHOW, hb.show_payload(self.spec.get("counter") or 0, self.text.blink, self.text.lines)
         return super().next_request()
+
+    def next_bytes(self) -> bytes | None:
+        """On a vendor protocol: the frame showing the text when it changed (or the port was reopened)."""
+        with self._lock:
+            if not self._dirty:
+                return None
+            self._dirty = False
+            if self.spec["options"]["protocol"] == "led485-ascii":
+                return proto_led485.encode(self.address, proto_led485.render(self.text.lines))
+            return proto_strip.encode(self.address, self.text.lines)
 
     def on_reply(self, request: int, reply: hb.Frame) -> None:
         """A refused SHOW is sent again next round."""

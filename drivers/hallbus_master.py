@@ -8,6 +8,10 @@ most often), and displays are pinged every ``ping_s`` so an unplugged one is not
 row (after ``retries`` retries each) is offline until it answers again; then it is sent its state anew. When the
 port itself fails (adapter unplugged), the master closes it, marks every member offline and reopens it forever
 with a doubling backoff, logging each distinct error once.
+
+A member with ``answers = False`` (a vendor's output-only display) is written to without waiting for a reply,
+then the line is left quiet for the frame's wire time and 4 characters more; it is never pinged, and it counts
+as online exactly while the port is open (a reopened port resends its state).
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from .hallbus_frame import ACK_BIT, NAK, OVERHEAD, PING, Decoder, Frame, encode
 log = logging.getLogger(__name__)
 
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.05, 5.0
+INFINITY = float("inf")
+QUIET_CHARS = 4  # the line stays quiet this long after a frame nobody answers (Modbus asks 3.5)
 
 
 class Member(Protocol):
@@ -34,10 +40,14 @@ class Member(Protocol):
     address: int
     polled: bool
     poll_factor: int
+    answers: bool
     traffic: logging.Logger
 
     def next_request(self) -> tuple[int, bytes] | None:
         """The command and payload to send now, or None."""
+
+    def next_bytes(self) -> bytes | None:
+        """For a member that does not answer: the raw frame to write now, or None."""
 
     def on_reply(self, request: int, reply: Frame) -> None:
         """Take the device's answer to ``request`` (called on the bus thread; must not block)."""
@@ -74,7 +84,7 @@ class Bus:
         """Put a device on the bus (before :meth:`start`)."""
         self.members[member.address] = member
         self.stats[member.address] = {"online": False, "last_seen": None, "timeouts": 0, "bad_frames": 0,
-                                      "naks": 0, "missed": 0, "next_ping": 0.0}
+                                      "naks": 0, "missed": 0, "next_ping": 0.0 if member.answers else INFINITY}
 
     def start(self, wait_s: float = 2.0) -> None:
         """Start the owner thread and the thread that runs input devices' handlers, and wait (at most
@@ -132,7 +142,12 @@ class Bus:
         """Do the most urgent thing once: a member's waiting command (a display's new text) before any poll,
         else the poll or ping that is most overdue. Return True when something was sent."""
         for addr, member in list(self.members.items()):
-            if self.stats[addr]["online"] and (request := member.next_request()) is not None:
+            if not self.stats[addr]["online"]:
+                continue
+            if not member.answers and (raw := member.next_bytes()) is not None:
+                self._write_only(member, raw)
+                return True
+            if member.answers and (request := member.next_request()) is not None:
                 self._transact(member, *request)
                 return True
         now = time.monotonic()
@@ -179,6 +194,12 @@ class Bus:
                         member.address)
             member.set_online(False)
 
+    def _write_only(self, member: Member, raw: bytes) -> None:
+        """Write a frame that gets no reply, then keep the line quiet until it is out and a gap has passed."""
+        self._port.write(raw)
+        member.traffic.debug("-> %s", raw.hex(" "))
+        self._stop.wait(self.wire_time(len(raw) + QUIET_CHARS))
+
     def _note_asked(self, address: int) -> None:
         """Remember that a device has been asked; once all have, the start may go on."""
         self._asked.add(address)
@@ -221,8 +242,13 @@ class Bus:
         if not self.port_online:
             log.info("bus %s: port open", self.name)
         self.port_online, self.port_error = True, None
-        for stats in self.stats.values():
-            stats["next_ping"] = 0.0  # find out at once who is there
+        for addr, member in self.members.items():
+            if member.answers:
+                self.stats[addr]["next_ping"] = 0.0  # find out at once who is there
+            elif not self.stats[addr]["online"]:
+                self.stats[addr]["online"] = True  # nothing to ask: it is there while the port is
+                member.set_online(True)
+                self._note_asked(addr)
         return True
 
     def _port_failed(self, message: str) -> None:

@@ -5,6 +5,10 @@ A :class:`VirtualBus` opens a pty (``os.openpty``); the bus master opens its sla
 :class:`VirtualDevice` keeps what it shows and what it signalled, queues key presses for the next poll, and has
 faults to switch on: ``silent`` (no answer), ``garbled`` (answers with a bad CRC) and ``unplugged`` (silent and
 blank). The whole adapter can be unplugged and plugged back (:meth:`VirtualBus.set_unplugged`).
+
+A display on a vendor protocol (``led485-ascii``, ``strip-aa``) decodes that protocol's frames and never
+answers, as the hardware does. Every decoder on the bus sees every byte; like a real device, each starts afresh
+after the line has been quiet for :data:`QUIET_S`, so a frame of another protocol cannot hold it up.
 """
 from __future__ import annotations
 
@@ -17,16 +21,20 @@ import tty
 
 import serial
 
-from . import hallbus_frame as hb
+from . import hallbus_frame as hb, proto_led485, proto_strip
 
 FAULTS = ("silent", "garbled", "unplugged")
+QUIET_S = 0.005
+VENDOR_DECODERS = {"led485-ascii": (proto_led485.Decoder, lambda text: (text,)),
+                   "strip-aa": (proto_strip.Decoder, tuple)}
+"""Each vendor protocol's decoder, and how what it decodes becomes the lines a twin shows."""
 
 
 class VirtualDevice:
     """One addressed device: a display (keeps its lines), or an input device whose events wait for a poll."""
 
-    def __init__(self, address: int, kind: str):
-        self.address, self.kind = address, kind
+    def __init__(self, address: int, kind: str, protocol: str = "hallbus"):
+        self.address, self.kind, self.protocol = address, kind, protocol
         self.lines: tuple[str, ...] = ("",)
         self.blink = 0
         self.brightness = 8
@@ -65,6 +73,14 @@ class VirtualDevice:
                 raw = raw[:-3] + bytes((raw[-3] ^ 0xFF,)) + raw[-2:]
             return raw
 
+    def receive(self, lines: tuple[str, ...]) -> None:
+        """A vendor protocol's frame to show ``lines`` arrived whole (no answer: the hardware gives none)."""
+        with self.lock:
+            if not self.faults & {"silent", "unplugged"}:
+                self.lines, self.blink = lines, 0
+                self.updates += 1
+                self.shown_at = time.time()
+
     def _handle(self, frame: hb.Frame) -> hb.Frame:
         ack = hb.Frame(self.address, frame.cmd | hb.ACK_BIT, frame.seq)
         try:
@@ -94,7 +110,7 @@ class VirtualDevice:
     def state(self) -> dict:
         """What a simulator page shows of this device."""
         with self.lock:
-            return {"address": self.address, "shows": list(self.lines), "blink": self.blink,
+            return {"address": self.address, "protocol": self.protocol, "shows": list(self.lines), "blink": self.blink,
                     "brightness": self.brightness, "updates": self.updates, "shown_at": self.shown_at, "signals": list(self.signals),
                     "pending_events": len(self.events), "faults": sorted(self.faults)}
 
@@ -113,9 +129,9 @@ class VirtualBus:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def add(self, address: int, kind: str) -> VirtualDevice:
-        """Plug a virtual device in at ``address``."""
-        return self.devices.setdefault(address, VirtualDevice(address, kind))
+    def add(self, address: int, kind: str, protocol: str = "hallbus") -> VirtualDevice:
+        """Plug a virtual device speaking ``protocol`` in at ``address``."""
+        return self.devices.setdefault(address, VirtualDevice(address, kind, protocol))
 
     def path(self) -> str:
         """The slave path for the bus master to open; raises like a missing adapter while unplugged."""
@@ -162,18 +178,26 @@ class VirtualBus:
         return self._path is None
 
     def _serve(self, fd: int, wake: int, stop: threading.Event) -> None:
-        decoder = hb.Decoder()
+        decoder, vendors = hb.Decoder(), {}
         while not stop.is_set():
-            ready, _, _ = select.select([fd, wake], [], [], 1.0)
+            ready, _, _ = select.select([fd, wake], [], [], QUIET_S if vendors else 1.0)
+            if not ready:  # the line went quiet: every decoder starts afresh
+                decoder, vendors = hb.Decoder(), {}
             if fd not in ready:
                 continue
             try:
                 data = os.read(fd, 4096)
             except OSError:
                 continue
+            vendors = vendors or {name: make() for name, (make, _lines) in VENDOR_DECODERS.items()}
+            for name, vendor in vendors.items():
+                for address, shown in vendor.feed(data):
+                    device = self.devices.get(address)
+                    if device is not None and device.protocol == name:
+                        device.receive(VENDOR_DECODERS[name][1](shown))
             for frame in decoder.feed(data):
                 device = self.devices.get(frame.addr)
-                raw = device.answer(frame) if device is not None else None
+                raw = device.answer(frame) if device is not None and device.protocol == "hallbus" else None
                 if raw and self.wire_baud:
                     time.sleep((len(hb.encode(frame)) + len(raw)) * 10 / self.wire_baud)
                 if raw:
