@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import sys
 
-from common import Daemon, summary_ms
+import tempfile
+
+from common import Daemon, core_config, summary_ms
 
 SERVICES = ["general", "consult", "claims", "changes"]
 
 
 def run(n: int = 3000, warmup: int = 200) -> dict:
     """Issue ``warmup`` + ``n`` tickets one after another; return the latency summary of the last ``n``."""
-    with Daemon() as daemon:
+    with tempfile.TemporaryDirectory() as tmp, Daemon(config=core_config(tmp)) as daemon:
         client = daemon.client()
         samples = []
         for i in range(warmup + n):

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Daemon, summary_ms
+from common import Daemon, core_config, summary_ms
 
 SERVICES = [("general", "A"), ("consult", "B"), ("claims", "C"), ("changes", "D")]
 
@@ -40,10 +40,11 @@ def fill(data_dir: Path, waiting: int) -> None:
 def measure(waiting: int, calls: int = 2000, warmup: int = 100) -> dict:
     """Fill the queue with ``waiting`` tickets, then press next ``calls`` times round the five counters."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
-        with Daemon(tmp):
+        config = core_config(tmp)
+        with Daemon(tmp, config):
             pass  # creates and migrates the database
         fill(Path(tmp), waiting)
-        with Daemon(tmp) as daemon:
+        with Daemon(tmp, config) as daemon:
             client = daemon.client()
             samples = []
             for i in range(warmup + calls):

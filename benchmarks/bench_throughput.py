@@ -9,14 +9,16 @@ import sys
 import threading
 import time
 
-from common import Daemon, summary_ms
+import tempfile
+
+from common import Daemon, core_config, summary_ms
 
 CLIENTS = 8
 
 
 def run(seconds: float = 10.0) -> dict:
     """Each of 8 threads issues tickets on its own keep-alive connection for ``seconds``."""
-    with Daemon() as daemon:
+    with tempfile.TemporaryDirectory() as tmp, Daemon(config=core_config(tmp)) as daemon:
         warm = daemon.client()
         for _ in range(100):
             warm.timed("POST", "/api/v1/tickets", {"service": "general"})

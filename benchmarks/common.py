@@ -108,3 +108,18 @@ class Client:
         if status not in expect:
             raise RuntimeError(f"{method} {path} -> {status}: {payload[:200]!r}")
         return elapsed
+
+
+def core_config(directory: str | Path) -> str:
+    """Write the default hall with every device simulated (no bus, no voice engine, no printer driver) and
+    return its path: the hall-core figures measure the queue and the API alone, while the printer, the bus and
+    the voice have benchmarks of their own (bench_printer, bench_bus, bench_voice)."""
+    from kiosk import settings
+
+    cfg = settings.parse_toml(settings.default_text())
+    kinds = {"printer", "counter_display", "hall_display", "dispenser", "speech"}   # those with a simulator
+    cfg["devices"] = [{**d, "type": "simulated", "options": {}} for d in cfg["devices"] if d["kind"] in kinds]
+    cfg["buses"] = []
+    path = Path(directory) / "core-hall.toml"
+    settings.save_file(settings.validate(cfg), path)
+    return str(path)
