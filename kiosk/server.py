@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from typing import Callable
@@ -12,6 +13,11 @@ from waitress.server import create_server
 from .api import create_app
 
 log = logging.getLogger(__name__)
+# How long a thread may hold the interpreter lock before another runnable one gets it (Python's default is
+# 5 ms). Every call wakes one thread per open display stream; with the default, a request could wait several
+# 5 ms slices behind them. Measured in docs/benchmarks.md ("The screens"): next p99 with 50 displays 36 -> 20 ms,
+# and 8-kiosk throughput unchanged or better.
+SWITCH_INTERVAL_S = 0.0005
 
 # Worker threads. Each open event stream (a hall display, a counter station, the kiosk, the guide desk) holds one
 # for as long as it is open, so the default leaves room for 50 hall displays plus the hall's other screens and
@@ -26,6 +32,7 @@ class HallServer:
 
     def __init__(self, hall, host: str, port: int, *, threads: int = DEFAULT_THREADS, health_timeout: float = 2.0):
         self.hall = hall
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.app = create_app(hall, {"MAX_STREAMS": max(threads - STREAM_RESERVE, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
         self.on_stopping: list[Callable[[], None]] = []  # run once, first thing when a stop begins
         self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
