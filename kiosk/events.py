@@ -100,7 +100,6 @@ class EventBus:
         self._stream_queue_size = stream_queue_size
         self._thread = threading.Thread(target=self._run, name="event-fanout", daemon=True)
         self.last_delivery = time.monotonic()
-        self.pending = 0
 
     def start(self) -> None:
         """Start the dispatcher thread."""
@@ -147,6 +146,12 @@ class EventBus:
         for stream in streams:
             stream.end()
 
+    @property
+    def pending(self) -> int:
+        """How many committed batches wait for delivery (read from the inbox, so no counter is shared between
+        the writer and the dispatcher; a health ping in the inbox counts too while it waits)."""
+        return self._inbox.qsize()
+
     def stream_count(self) -> int:
         """Return how many streams are open."""
         with self._lock:
@@ -154,7 +159,6 @@ class EventBus:
 
     def publish(self, events: list[dict]) -> None:
         """Queue a committed batch for delivery (called by the writer; never blocks)."""
-        self.pending += 1
         self._inbox.put(events)
 
     def ping(self, timeout: float) -> bool:
@@ -178,7 +182,6 @@ class EventBus:
                     pings.append(item)
                 else:
                     batch.extend(item)
-                    self.pending -= 1
                 try:
                     item = self._inbox.get_nowait()
                 except queue.Empty:
