@@ -158,25 +158,27 @@ class Hall:
             printer.note_error(exc.message)
             raise
 
-    def _dispense(self, service: str) -> dict:
+    @staticmethod
+    def _device_outcome(action: Callable[[], dict]) -> dict:
+        """Run what a device's button asked for; the outcome it reports: ``{"ok": true, ...}`` or the error."""
         try:
-            return {"ok": True, "ticket": self.issue_ticket(service, source="dispenser")}
+            return {"ok": True, **action()}
         except HallError as exc:
             return {"ok": False, **exc.to_dict()}
+
+    def _dispense(self, service: str) -> dict:
+        """A dispenser button: a ticket through the kiosk's path (printing and its errors included)."""
+        return self._device_outcome(lambda: {"ticket": self.issue_ticket(service, source="dispenser")})
 
     def _key(self, counter_id: int, code: int) -> dict:
         """A counter keypad's key: the same action as the counter's API (unknown keys are refused)."""
-        try:
-            return {"ok": True, "ticket": self.counter_action(counter_id, KEYS.get(code, f"key {code}"))}
-        except HallError as exc:
-            return {"ok": False, **exc.to_dict()}
+        action = KEYS.get(code, f"key {code}")
+        return self._device_outcome(lambda: {"ticket": self.counter_action(counter_id, action)})
 
     def _rate(self, counter_id: int, score: int) -> dict:
         """An evaluator's score, stored against the ticket last called at the counter."""
-        try:
-            return {"ok": True, "ticket_id": self.change(ratings.rate, counter_id, score), "score": score}
-        except HallError as exc:
-            return {"ok": False, **exc.to_dict()}
+        return self._device_outcome(
+            lambda: {"ticket_id": self.change(ratings.rate, counter_id, score), "score": score})
 
     def board(self) -> Board:
         """Return the call board of the current business day, as every screen shows it."""
