@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import backup, cli_ops, logsetup, settings, switches, tokens
 from .errors import HallError
-from .server import DEFAULT_THREADS
+from .server import DEFAULT_MAX_STREAMS, DEFAULT_THREADS
 from .store import Store, connect
 
 log = logging.getLogger("kiosk")
@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
     log.info("data directory %s (database checked); device traffic log %s (SIGUSR1 switches it)", data_dir,
              "on" if args.traffic_log else "off")
     supervision = Supervision(hall, debug_faults=args.debug_faults)
-    server = HallServer(hall, args.host, args.port, threads=args.threads,
+    server = HallServer(hall, args.host, args.port, threads=args.threads, max_streams=args.max_streams,
                         health_timeout=supervision.probe_timeout)
     token = technician_token(data_dir)
     url = server.url
@@ -139,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default=_env("KIOSK_HOST", "127.0.0.1"), help="address to listen on [KIOSK_HOST]")
     run.add_argument("--port", type=int, default=int(_env("KIOSK_PORT", "8080")), help="port [KIOSK_PORT]")
     run.add_argument("--threads", type=int, default=int(_env("KIOSK_THREADS", str(DEFAULT_THREADS))),
-                     help="HTTP worker threads; each live screen holds one [KIOSK_THREADS]")
+                     help="HTTP worker threads, for requests (open screens hold none) [KIOSK_THREADS]")
+    run.add_argument("--max-streams", type=int,
+                     default=int(_env("KIOSK_MAX_STREAMS", str(DEFAULT_MAX_STREAMS))),
+                     help="most live event streams open at once (screens); more get 503 [KIOSK_MAX_STREAMS]")
     run.add_argument("--traffic-log", action="store_true", default=_flag("KIOSK_TRAFFIC_LOG"),
                      help="log the bytes and texts sent to devices; SIGUSR1 switches it [KIOSK_TRAFFIC_LOG]")
     run.add_argument("--debug-faults", action="store_true", default=_flag("KIOSK_DEBUG_FAULTS"),

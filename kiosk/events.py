@@ -63,6 +63,7 @@ class Stream:
         self.types = types  # None: every public event
         self.overflowed = False
         self.ended = False
+        self.waker: Callable[[], None] | None = None  # told when something was queued (the stream writer)
 
     @property
     def open(self) -> bool:
@@ -70,23 +71,33 @@ class Stream:
         return not (self.overflowed or self.ended)
 
     def end(self) -> None:
-        """End the stream now (the server is stopping); wakes a client's thread waiting for events."""
+        """End the stream now (the server is stopping, or the client left); wakes whoever sends it."""
         self.ended = True
         try:
             self.queue.put_nowait(None)
         except queue.Full:
             pass  # a full queue wakes the thread anyway
+        self._wake()
 
     def offer(self, events: list[dict]) -> None:
         """Queue the events this client asked for; on overflow mark the stream so it closes."""
+        queued = False
         for event in events:
             if self.types is not None and event["type"] not in self.types:
                 continue
             try:
                 self.queue.put_nowait(event)
+                queued = True
             except queue.Full:
                 self.overflowed = True
-                return
+                break
+        if queued or self.overflowed:
+            self._wake()
+
+    def _wake(self) -> None:
+        waker = self.waker
+        if waker is not None:
+            waker()
 
 
 class EventBus:
@@ -140,7 +151,7 @@ class EventBus:
             self._streams.discard(stream)
 
     def end_streams(self) -> None:
-        """End every open stream, so the worker threads serving them are free for a quick stop."""
+        """End every open stream (the server is stopping): whoever sends each one closes it."""
         with self._lock:
             streams = list(self._streams)
         for stream in streams:

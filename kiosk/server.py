@@ -10,34 +10,38 @@ from typing import Callable
 
 from waitress.server import create_server
 
+from . import parking
 from .api import create_app
+from .live import StreamWriter
 
 log = logging.getLogger(__name__)
 # How long a thread may hold the interpreter lock before another runnable one gets it (Python's default is
-# 5 ms). Every call wakes one thread per open display stream; with the default, a request could wait several
-# 5 ms slices behind them. Measured in docs/benchmarks.md ("The screens"): next p99 with 50 displays 36 -> 20 ms,
-# and 8-kiosk throughput unchanged or better.
+# 5 ms). Requests, the writer, the event fan-out and the device threads take turns on two cores; shorter slices
+# keep a request from waiting behind them (docs/benchmarks.md, "The screens").
 SWITCH_INTERVAL_S = 0.0005
 
-# Worker threads. Each open event stream (a hall display, a counter station, the kiosk, the guide desk) holds one
-# for as long as it is open, so the default leaves room for 50 hall displays plus the hall's other screens and
-# the API's own requests (docs/benchmarks.md, "Screens"). STREAM_RESERVE threads are never given to streams.
-DEFAULT_THREADS = 100
-STREAM_RESERVE = 8
-STREAMS_END_S = 1.0  # how long a stop waits for the ended event streams to let go of their threads
+# Worker threads answer requests only: an open event stream (a hall display, a counter station, the kiosk, the
+# guide desk) is handed to the one stream writer once its opening part is sent (kiosk/parking.py), so it holds
+# no thread. MAX_STREAMS bounds the open streams (each is a socket and a queue).
+DEFAULT_THREADS = 16
+DEFAULT_MAX_STREAMS = 200
+STREAMS_END_S = 1.0  # how long a stop waits for the ended event streams to be closed
 
 
 class HallServer:
     """The WSGI server bound to a port, serving one hall."""
 
-    def __init__(self, hall, host: str, port: int, *, threads: int = DEFAULT_THREADS, health_timeout: float = 2.0):
+    def __init__(self, hall, host: str, port: int, *, threads: int = DEFAULT_THREADS,
+                 max_streams: int = DEFAULT_MAX_STREAMS, health_timeout: float = 2.0):
         self.hall = hall
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.app = create_app(hall, {"MAX_STREAMS": max(threads - STREAM_RESERVE, 1), "HEALTH_PROBE_TIMEOUT": health_timeout})
+        self.app = create_app(hall, {"MAX_STREAMS": max_streams, "HEALTH_PROBE_TIMEOUT": health_timeout})
         self.on_stopping: list[Callable[[], None]] = []  # run once, first thing when a stop begins
         self.server = create_server(self.app, host=host, port=port, threads=threads, ident="hall-kiosk",
                                     channel_timeout=60, connection_limit=500, clear_untrusted_proxy_headers=True)
         self.host, self.port = host, self.server.effective_port
+        self.stream_writer = StreamWriter(hall.bus).start()
+        parking.install(self.server, self.stream_writer)
         self._loop_thread: threading.Thread | None = None
 
     @property
@@ -71,9 +75,10 @@ class HallServer:
     def close(self) -> None:
         """Stop serving (also from another thread): end the event streams, then close the server's sockets."""
         self.hall.bus.end_streams()
-        deadline = time.monotonic() + STREAMS_END_S  # let their threads finish before the sockets close
+        deadline = time.monotonic() + STREAMS_END_S  # let them send their end before the sockets close
         while self.hall.bus.stream_count() and time.monotonic() < deadline:
             time.sleep(0.01)
+        self.stream_writer.stop()
         loop = self._loop_thread
         if loop is not None and loop is not threading.current_thread() and loop.is_alive():
             try:  # close on the loop's own thread, never under the select() it is waiting in

@@ -64,8 +64,8 @@ def stream(live, hall):
 
 
 def wait_released(live, hall):
-    """Wait until the server has let every stream go. It notices a closed connection only when writing to it
-    (a heartbeat every 15 s, or an event), so give it events to write until it has."""
+    """Wait until the server has let every stream go. It notices a client that hung up at once (test_parking);
+    events to write make sure of it under a server that notices only when writing."""
     def released():
         if hall.bus.stream_count() == 0:
             return True

@@ -1,6 +1,6 @@
 // The ticket status page (the printed QR code's target): number, state, people ahead and wait, live.
 // It reads the ticket every 5 s rather than holding an event stream: every customer's phone may open this page,
-// and each open stream holds one of the server's worker threads (kept for the hall's screens).
+// and the open streams are limited (--max-streams, kept for the hall's screens).
 document.addEventListener("DOMContentLoaded", function () {
   var $ = function (x) { return document.getElementById(x); };
   var POLL_MS = 5000, id = document.body.dataset.ticket, ticket = null, timer = null;

@@ -1,41 +1,24 @@
 """What the hall's screens read: the call board and the live event stream (server-sent events)."""
 from __future__ import annotations
 
-import json
-import queue
-import time
-
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from ..errors import BadRequest, HallError
-from ..events import PUBLIC_TYPES, events_after, last_event_id, public_event
+from ..events import PUBLIC_TYPES, events_after, last_event_id
+from ..live import HEARTBEAT_S, Feed, sse_message
+from ..parking import PARK_KEY
 from .auth import hall
 
 bp = Blueprint("display", __name__)
 
-_RENDERED = "sse_text"
-HEARTBEAT_S = 15.0
 STREAM_MAX_S = 600.0  # a stream ends after this; EventSource reconnects and resumes by Last-Event-ID
-MAX_STREAMS = 32
+MAX_STREAMS = 32  # without HallServer's setting (e.g. the test client)
 
 
 @bp.get("/display")
 def board():
     """The current call of each counter and the latest calls."""
     return jsonify(hall().board().to_dict())
-
-
-def _sse(event: dict) -> str:
-    return f"id: {event['id']}\nevent: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-
-
-def _sse_once(event: dict, tz) -> str:
-    """The message of a live event, rendered by the first stream that sends it and reused by the others (the
-    fan-out hands every stream the same event object)."""
-    text = event.get(_RENDERED)
-    if text is None:
-        text = event[_RENDERED] = _sse(public_event(event, tz))
-    return text
 
 
 def _types_asked() -> frozenset[str] | None:
@@ -60,6 +43,7 @@ def events():
     last = (request.headers.get("Last-Event-ID") or request.args.get("after") or "").strip()
     last_id = int(last) if last.isascii() and last.isdigit() else None
     max_s = float(current_app.config.get("STREAM_MAX_S", STREAM_MAX_S))
+    heartbeat_s = float(current_app.config.get("STREAM_HEARTBEAT_S", HEARTBEAT_S))
     tz = h.config.tz
     stream = h.bus.open_stream(types)  # opened before reading the backlog, so nothing falls between the two
     conn = h.store.reader()
@@ -70,38 +54,28 @@ def events():
         backlog = []
         last_id = last_event_id(conn)
 
+    park = request.environ.get(PARK_KEY)  # the server can take the stream off this thread (kiosk/parking.py)
+
     def generate():
-        seen = backlog[-1]["id"] if backlog else (last_id or 0)
-        ends = time.monotonic() + max_s
+        feed = Feed(stream, tz, backlog[-1]["id"] if backlog else (last_id or 0), max_s, heartbeat_s=heartbeat_s)
+        parked = False
         try:
-            yield "retry: 2000\n\n"
+            opening = ["retry: 2000\n\n"]
             if missed_too_many:  # the client missed too much to replay: it reloads /display instead
-                yield f"id: {last_id}\nevent: resync\ndata: {{}}\n\n"
-            for event in backlog:
-                yield _sse(public_event(event, tz))
-            while stream.open:
-                left = ends - time.monotonic()
-                if left <= 0:
-                    return
-                try:
-                    events = [stream.queue.get(timeout=min(HEARTBEAT_S, left))]
-                except queue.Empty:
-                    yield ": keep-alive\n\n"
-                    continue
-                while True:  # what else is queued goes out in the same write (a call is "served" + "called")
-                    try:
-                        events.append(stream.queue.get_nowait())
-                    except queue.Empty:
-                        break
-                chunk = []
-                for event in events:
-                    if event is not None and event["id"] > seen:
-                        seen = event["id"]
-                        chunk.append(_sse_once(event, tz))
-                if chunk:
-                    yield "".join(chunk)
+                opening.append(f"id: {last_id}\nevent: resync\ndata: {{}}\n\n")
+            opening.extend(sse_message(event, tz) for event in backlog)
+            yield "".join(opening).encode()
+            if park is not None:
+                park(feed)
+                parked = True
+                return
+            while not feed.done():
+                data = feed.take(timeout=feed.quiet_left())
+                if data:
+                    yield data
         finally:
-            h.bus.close_stream(stream)
+            if not parked:
+                h.bus.close_stream(stream)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
