@@ -106,6 +106,8 @@ def cmd_run(args) -> int:
 def cmd_token_create(args) -> int:
     """Create a token and print it."""
     data_dir = Path(args.data_dir).resolve()
+    if args.role == "counter" and args.counter is None:
+        raise HallError("A counter token needs --counter ID (the counter it belongs to).", code="counter_required")
     if args.counter is not None:
         config, _, source = resolve_config(args.config, data_dir)
         if args.counter not in settings.HallConfig(config).counters:

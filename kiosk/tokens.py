@@ -1,4 +1,5 @@
-"""Bearer tokens: created by the command line, stored only as SHA-256 hashes, looked up per request.
+"""Bearer tokens: created by the command line or the technician console, stored only as SHA-256 hashes,
+looked up per request.
 
 Roles: ``technician`` (everything), ``manager`` (reads config, devices, roster and counters), ``guide`` (VIP
 tickets), ``counter`` (one counter's actions; the token is bound to that counter).
@@ -11,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 
 ROLES = ("technician", "guide", "counter", "manager")
 PREFIX = "hk_"
@@ -34,24 +35,60 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create(conn: sqlite3.Connection, role: str, counter: int | None = None, label: str | None = None) -> str:
-    """Create a token, store its hash, and return the token itself (shown once)."""
+def check(role: str, counter: int | None) -> None:
+    """Refuse a role that does not exist, a counter token without its counter, or a counter on another role."""
     if role not in ROLES:
-        raise BadRequest(f"role must be one of {', '.join(ROLES)}.", code="bad_role")
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}.", code="bad_role", field="role")
     if role == "counter" and counter is None:
-        raise BadRequest("A counter token needs --counter ID.", code="counter_required")
+        raise BadRequest("A counter token needs the counter it belongs to.", code="counter_required",
+                         field="counter")
     if role != "counter" and counter is not None:
-        raise BadRequest("Only counter tokens are bound to a counter.", code="unexpected_counter")
+        raise BadRequest("Only counter tokens are bound to a counter.", code="unexpected_counter", field="counter")
+
+
+def _insert(execute, role: str, counter: int | None, label: str | None, now: float) -> tuple[int, str]:
     token = PREFIX + secrets.token_urlsafe(24)
+    cur = execute("INSERT INTO tokens (hash, role, counter, label, created_at) VALUES (?, ?, ?, ?, ?)",
+                  (hash_token(token), role, counter, label, now))
+    return cur.lastrowid, token
+
+
+def create(conn: sqlite3.Connection, role: str, counter: int | None = None, label: str | None = None) -> str:
+    """Create a token on a connection of its own (the command line), store its hash, and return the token
+    itself (shown once)."""
+    check(role, counter)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("INSERT INTO tokens (hash, role, counter, label, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (hash_token(token), role, counter, label, time.time()))
+        _, token = _insert(conn.execute, role, counter, label, time.time())
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return token
+
+
+def issue(tx, role: str, counter: int | None = None, label: str | None = None) -> dict:
+    """Create a token in the writer's transaction (the console); return its listing entry with the token
+    itself, which is shown this once."""
+    check(role, counter)
+    token_id, token = _insert(tx.execute, role, counter, label, tx.now)
+    return {**_entry(tx.one("SELECT * FROM tokens WHERE id = ?", (token_id,))), "token": token}
+
+
+def revoke(tx, token_id: int) -> None:
+    """Delete a token: it stops working with the next request."""
+    if tx.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount == 0:
+        raise NotFound(f"There is no token {token_id}.", code="unknown_token")
+
+
+def listing(conn: sqlite3.Connection) -> list[dict]:
+    """Every token, oldest first, without the token itself (only its hash is kept, and that is not shown)."""
+    return [_entry(row) for row in conn.execute("SELECT * FROM tokens ORDER BY id")]
+
+
+def _entry(row) -> dict:
+    return {"id": row["id"], "role": row["role"], "counter": row["counter"], "label": row["label"],
+            "created_at": row["created_at"]}
 
 
 def lookup(conn: sqlite3.Connection, token: str) -> Identity | None:

@@ -316,3 +316,17 @@ def test_option_a_simulated_device_does_not_take_is_rejected_with_its_path(clien
     err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 422, "invalid_config")
     index = len(cfg["devices"]) - 1
     assert err["path"] == f"devices[{index}].options.baud" and "takes no keys" in err["message"]
+
+
+def test_config_read_as_toml_saves_back_unchanged_and_a_bad_format_is_refused(client, tech):
+    """The console's editor reads the config as TOML (?format=toml); sending that text back unchanged is
+    accepted and leaves the same config in force; an unknown format is 400 naming the parameter."""
+    before = get_config(client, tech)
+    resp = client.get(f"{API}/config?format=toml", headers=tech)
+    assert resp.status_code == 200 and resp.mimetype == "application/toml"
+    text = resp.get_data(as_text=True)
+    assert "[hall]" in text and "综合业务" in text
+    saved = client.put(f"{API}/config", data=text.encode("utf-8"), headers={**tech, "Content-Type": "application/toml"})
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    assert get_config(client, tech) == before
+    assert assert_error(client.get(f"{API}/config?format=yaml", headers=tech), 400, "bad_field")["field"] == "format"

@@ -74,8 +74,42 @@ def test_a_config_with_a_mistake_is_refused_on_the_console_with_the_key_named(op
     console = open_page("/admin", TV)
     sign_in(console, token("technician"))
     editor = console.locator("#config")
-    expect(editor).to_have_value(re.compile('"counters"'))
-    editor.fill(editor.input_value().replace('"last_calls_shown": 6', '"last_calls_shown": "six"', 1))
+    expect(editor).to_have_value(re.compile(r"\[\[counters\]\]"))  # the editor shows TOML, as in the file
+    editor.fill(editor.input_value().replace("last_calls_shown = 6", 'last_calls_shown = "six"', 1))
     console.get_by_role("button", name="保存并应用").click()
     expect(console.locator("#config-result")).to_contain_text("invalid_config")
     expect(console.locator("#config-result")).to_contain_text("last_calls_shown")
+
+
+def test_a_counter_token_made_on_the_console_signs_the_clerk_in_and_can_be_revoked(open_page, token, take):
+    """The technician makes a token for counter 2 labelled "counter 2 PC": the console shows it once and lists
+    it; the clerk signs in at /counter/2 with it and calls A001. The technician revokes it, and the clerk's next
+    press is refused. Revoking the technician's own token is refused with a reason."""
+    console = open_page("/admin", TV)
+    sign_in(console, token("technician"))
+    console.select_option("#token-role", "counter")
+    console.fill("#token-counter", "2")
+    console.fill("#token-label", "counter 2 PC")
+    console.get_by_role("button", name="新建令牌").click()
+    expect(console.locator("#token-new")).to_be_visible()
+    value = console.locator("#token-new-value").inner_text()
+    assert value.startswith("hk_")
+    row = console.locator("#tokens tr", has_text="counter 2 PC")
+    expect(row).to_contain_text("窗口")
+    expect(console.locator("#tokens")).not_to_contain_text(value)
+
+    take("general")
+    clerk = open_page("/counter/2", KIOSK)
+    sign_in(clerk, {"Authorization": f"Bearer {value}"})
+    clerk.keyboard.press("Space")
+    expect(clerk.locator("#current")).to_contain_text("A001")
+
+    row.get_by_role("button", name="吊销").click()
+    expect(console.locator("#token-result")).to_contain_text("已吊销")
+    expect(console.locator("#tokens tr", has_text="counter 2 PC")).to_have_count(0)
+    clerk.reload()
+    expect(clerk.locator("#signin")).to_be_visible()  # the stored token no longer works
+
+    console.locator("#tokens tr").first.get_by_role("button", name="吊销").click()
+    expect(console.locator("#token-result")).to_contain_text("own_token")
+    screenshot(console, "admin-tokens")

@@ -1,4 +1,5 @@
-// The technician console: live device states with test buttons, the config editor, the Starlight roster import.
+// The technician console: live device states with test buttons, the config editor (TOML), the Starlight roster
+// import, and the hall's tokens.
 // Signs in with a technician's token.
 document.addEventListener("DOMContentLoaded", function () {
   var $ = function (x) { return document.getElementById(x); };
@@ -29,13 +30,12 @@ document.addEventListener("DOMContentLoaded", function () {
   }
 
   function loadConfig() {
-    call("GET", "/config").then(function (r) { $("config").value = JSON.stringify(r.body, null, 2); });
+    call("GET", "/config?format=toml").then(function (r) { $("config").value = r.body; });
   }
 
   function saveConfig() {
     var out = $("config-result"), text = $("config").value;
-    try { JSON.parse(text); } catch (e) { out.className = "error"; out.textContent = e.message; return; }
-    call("PUT", "/config", text, "application/json").then(function () {
+    call("PUT", "/config", text, "application/toml").then(function () {
       out.className = ""; out.textContent = Hall.t("admin.config_saved"); loadDevices();
     }, function (err) {
       out.className = "error";
@@ -55,17 +55,57 @@ document.addEventListener("DOMContentLoaded", function () {
     }, function (err) { $("roster-report").className = "error"; $("roster-report").textContent = Hall.explain(err); });
   }
 
+  function tokenRow(entry) {
+    var revoke = Hall.el("button", {"class": "secondary", text: Hall.t("admin.token_revoke"), onclick: function () {
+      call("DELETE", "/tokens/" + entry.id).then(function () {
+        showToken(Hall.t("admin.token_revoked", {id: entry.id}), ""); loadTokens();
+      }, function (err) { showToken(Hall.explain(err) + " [" + err.code + "]", "error"); });
+    }});
+    return Hall.el("tr", {"data-token": String(entry.id)}, [
+      Hall.el("td", {text: "#" + entry.id}), Hall.el("td", {text: Hall.t("role." + entry.role)}),
+      Hall.el("td", {text: entry.counter === null ? "" : String(entry.counter)}),
+      Hall.el("td", {text: entry.label || ""}),
+      Hall.el("td", {text: Hall.hallTime(new Date(entry.created_at * 1000))}), Hall.el("td", {}, [revoke])]);
+  }
+
+  function loadTokens() {
+    return call("GET", "/tokens").then(function (r) {
+      var table = $("tokens"); table.textContent = "";
+      r.body.tokens.forEach(function (entry) { table.appendChild(tokenRow(entry)); });
+    }, function () {});
+  }
+
+  function showToken(text, className) {
+    $("token-result").className = className; $("token-result").textContent = text;
+  }
+
+  function createToken(ev) {
+    ev.preventDefault();
+    var body = {role: $("token-role").value}, label = $("token-label").value.trim();
+    if (body.role === "counter") body.counter = parseInt($("token-counter").value, 10);
+    if (label) body.label = label;
+    $("token-new").hidden = true;
+    call("POST", "/tokens", body).then(function (r) {
+      showToken("", ""); $("token-new-value").textContent = r.body.token; $("token-new").hidden = false;
+      $("token-label").value = ""; loadTokens();
+    }, function (err) { showToken(Hall.explain(err) + " [" + err.code + "]", "error"); });
+  }
+
   function start() {
     $("signin").hidden = true; $("console").hidden = false; $("signout").hidden = false;
     $("config-load").addEventListener("click", loadConfig);
     $("config-save").addEventListener("click", saveConfig);
     $("roster-import").addEventListener("click", importRoster);
+    $("token-form").addEventListener("submit", createToken);
+    $("token-role").addEventListener("change", function () {
+      $("token-counter-label").hidden = this.value !== "counter";
+    });
     $("roster-file").addEventListener("change", function () {
       var file = this.files[0];
       if (file) file.text().then(function (text) { $("roster").value = text; });
     });
-    Hall.onLang(loadDevices);
-    loadDevices(); loadConfig();
+    Hall.onLang(function () { loadDevices(); loadTokens(); });
+    loadDevices(); loadConfig(); loadTokens();
     setInterval(loadDevices, 2000);  // device states have no event stream: read them every 2 s
   }
 

@@ -39,7 +39,8 @@
 
   function tokenKey(scope) { return "hall.token." + scope; }
 
-  // Call the API; resolves with {status, body}; rejects with {code, message, ...} for an error answer.
+  // Call the API; resolves with {status, body} (body: parsed JSON, or the text of another type, e.g. TOML);
+  // rejects with {code, message, ...} for an error answer.
   function api(method, path, body, scope, contentType) {
     var headers = {};
     var token = scope ? sessionStorage.getItem(tokenKey(scope)) : null;
@@ -51,8 +52,10 @@
     }
     return fetch("/api/v1" + path, {method: method, headers: headers, body: payload}).then(function (resp) {
       if (resp.status === 204) return {status: 204, body: null};
-      return resp.json().then(function (data) {
+      var isJson = (resp.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      return (isJson ? resp.json() : resp.text()).then(function (data) {
         if (!resp.ok) {
+          if (!isJson) data = null;
           var err = (data && data.error) || {code: "http_error", message: String(resp.status)};
           err.status = resp.status;
           if (resp.status === 401 && scope) sessionStorage.removeItem(tokenKey(scope));
@@ -104,6 +107,12 @@
     return source;
   }
 
+  // A time as the hall reads it: in the hall's time zone (the page's data-tz), whatever zone this PC is set to.
+  function hallTime(date, options) {
+    var opts = Object.assign({}, options, {timeZone: document.body.dataset.tz || undefined});
+    try { return date.toLocaleString(lang, opts); } catch (e) { delete opts.timeZone; return date.toLocaleString(lang, opts); }
+  }
+
   // Whole minutes for people, as on the printed ticket: never "0 minutes" while someone is ahead.
   function minutes(seconds) { return seconds ? Math.max(1, Math.round(seconds / 60)) : 0; }
 
@@ -118,6 +127,6 @@
   });
 
   window.Hall = {t: t, applyTexts: applyTexts, el: el, api: api, explain: explain, signIn: signIn,
-                 signOut: signOut, follow: follow, minutes: minutes, waitText: waitText,
+                 signOut: signOut, follow: follow, minutes: minutes, waitText: waitText, hallTime: hallTime,
                  lang: function () { return lang; }, setLang: setLang, onLang: function (fn) { listeners.push(fn); }};
 })();

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import HallError
 from .. import pages
-from . import admin, counters, display, ops, public
+from . import access, admin, counters, display, ops, public
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def create_app(hall, test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.json.ensure_ascii = False
     app.extensions["hall"] = hall
-    for module in (public, counters, display, admin):
+    for module in (public, counters, display, admin, access):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(pages.bp)
     ops.init_app(app, hall)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from .. import roster, settings, tickets
 from ..display.spoken import sample_announcement
@@ -22,8 +22,15 @@ TEST_TEXT = DisplayText(("8888 测试", "TEST"), blink=3)
 @bp.get("/config")
 @requires("manager")
 def get_config():
-    """The effective config (JSON of the same shape as the TOML file)."""
-    return jsonify(hall().config.data)
+    """The effective config: JSON of the same shape as the TOML file, or with ``?format=toml`` the TOML text
+    (what the console's editor shows)."""
+    data = hall().config.data
+    form = request.args.get("format", "json")
+    if form == "toml":
+        return Response(settings.to_toml(data), content_type="application/toml; charset=utf-8")
+    if form != "json":
+        raise BadRequest("format must be json or toml.", code="bad_field", field="format")
+    return jsonify(data)
 
 
 @bp.put("/config")
