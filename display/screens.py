@@ -40,11 +40,12 @@ def _template(name: str) -> str:
     return (resources.files(__package__) / "pages" / f"{name}.html").read_text(encoding="utf-8")
 
 
-def render(page: str, hall_name: str, *, counter: int | str = "", ticket: int | str = "") -> str:
-    """Return the HTML of one page (``page`` is a key of :data:`PAGES`)."""
+def render(page: str, hall_name: str, *, tz: str = "", counter: int | str = "", ticket: int | str = "") -> str:
+    """Return the HTML of one page (``page`` is a key of :data:`PAGES`); ``tz`` is the hall's time zone, in
+    which the pages show times (the screen's own PC may be set to another)."""
     title, body_class = PAGES[page]
     header = Template(_template("staff_header")).substitute(heading=STAFF_HEADINGS.get(page, ""))
     body = Template(_template(page)).safe_substitute(signin=_template("signin"), staff_header=header)
     return Template(_template("layout")).substitute(
-        title=escape(title), script=page, page=body_class, hall=escape(hall_name), counter=counter, ticket=ticket,
-        body=body)
+        title=escape(title), script=page, page=body_class, hall=escape(hall_name), tz=escape(tz), counter=counter,
+        ticket=ticket, body=body)

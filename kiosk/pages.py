@@ -18,7 +18,8 @@ def _hall():
 
 
 def _page(name: str, **ids):
-    return screens.render(name, _hall().config.data["hall"]["name"], **ids), 200, HTML
+    data = _hall().config.data
+    return screens.render(name, data["hall"]["name"], tz=data["business_day"]["timezone"], **ids), 200, HTML
 
 
 def has_simulated_devices(hall) -> bool:

@@ -5,7 +5,9 @@ screenshot of the pages at their target sizes in test-artifacts/screens/.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 
 from playwright.sync_api import expect
 
@@ -137,3 +139,21 @@ def test_the_hall_display_reconnects_and_catches_up_on_a_call_made_while_it_was_
     assert press(2, "next").status_code == 200
     expect(display.locator("#latest-number")).to_have_text("A001", timeout=10000)
     expect(display.locator("#counters tr[data-counter='2']")).to_contain_text("A001")
+
+
+def test_the_hall_display_clock_shows_the_halls_time_whatever_zone_the_tv_is_set_to(browser, live):
+    """The TV's computer is set to New York time; the hall is in Shanghai (the config's time zone). The clock on
+    /display shows Shanghai's hours and minutes."""
+    context = browser.new_context(viewport=TV, locale="zh-CN", timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        page.goto(live + "/display")
+        page.wait_for_function("() => /\\d\\d:\\d\\d/.test(document.getElementById('clock').textContent)")
+        shown = re.search(r"\d\d:\d\d", page.locator("#clock").inner_text()).group()  # 24-hour in both languages
+        now = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai"))
+        expected = {f"{t:%H:%M}" for t in (now - dt.timedelta(minutes=1), now, now + dt.timedelta(minutes=1))}
+        assert shown in expected, (shown, expected)
+        new_york = dt.datetime.now(zoneinfo.ZoneInfo("America/New_York"))
+        assert shown != f"{new_york:%H:%M}"
+    finally:
+        context.close()

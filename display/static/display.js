@@ -36,9 +36,9 @@ document.addEventListener("DOMContentLoaded", function () {
     }, function () {});
   }
 
+  // The hall's time (its configured time zone), whatever zone the TV's own computer is set to.
   function tick() {
-    var now = new Date();
-    $("clock").textContent = now.toLocaleTimeString(Hall.lang(), {hour: "2-digit", minute: "2-digit"});
+    $("clock").textContent = Hall.hallTime(new Date(), {hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
   }
 
   Hall.onLang(draw);
