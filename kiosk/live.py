@@ -134,11 +134,6 @@ class StreamWriter:
             self._feeds[feed] = sink
         self._wake.set()
 
-    def count(self) -> int:
-        """How many streams it sends."""
-        with self._lock:
-            return len(self._feeds)
-
     def _run(self) -> None:
         while True:
             if self._wake.wait(self.TICK_S) and not self._stopping:
