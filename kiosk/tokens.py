@@ -72,7 +72,8 @@ def issue(tx, role: str, counter: int | None = None, label: str | None = None) -
     itself, which is shown this once."""
     check(role, counter)
     token_id, token = _insert(tx.execute, role, counter, label, tx.now)
-    return {**_entry(tx.one("SELECT * FROM tokens WHERE id = ?", (token_id,))), "token": token}
+    stored = {"id": token_id, "role": role, "counter": counter, "label": label, "created_at": tx.now}
+    return {**_entry(stored), "token": token}
 
 
 def revoke(tx, token_id: int) -> None:
