@@ -1,9 +1,15 @@
 """The hall's own health checks: is the queue writer answering, is the event fan-out moving, which devices fail.
 
 ``GET /health`` (and ``/api/v1/health``) answer with :meth:`Health.check`; the watchdog loop
-(:mod:`kiosk.watchdog`) asks that URL over loopback, so one answer also proves that the API answers. Only the
-writer and the fan-out make the hall *unhealthy* (a restart can help them); a device that is offline or out
-of paper is reported in ``problems`` but does not, because restarting the daemon does not load paper.
+(:mod:`kiosk.watchdog`) asks that URL over loopback, so one answer also proves that the API answers.
+
+The answer's ``status`` is one of three:
+
+* ``ok`` (200) — everything works;
+* ``degraded`` (200) — the hall serves, but something needs a technician: each problem is named in
+  ``problems`` (a device offline or out of paper, and so on). A restart would not help (it does not load paper),
+  so the watchdog goes on being fed;
+* ``unhealthy`` (503) — the queue writer or the event fan-out does not move; a restart can help them.
 """
 from __future__ import annotations
 
@@ -71,6 +77,6 @@ class Health:
                 problems.append(problem)
         states = self.hall.devices.states()
         problems += [p for p in map(device_problem, states) if p]
-        healthy = all(parts.values())
-        return {"status": "ok" if healthy else "unhealthy", "parts": parts,
+        status = "unhealthy" if not all(parts.values()) else ("degraded" if problems else "ok")
+        return {"status": status, "parts": parts,
                 "devices_online": {s["name"]: s["online"] for s in states}, "problems": problems}

@@ -35,9 +35,10 @@ def init_app(app: Flask, hall) -> None:
 
 
 def health_response():
-    """Run the health checks: 200 when the writer and the fan-out move, else 503; the body names what fails."""
+    """Run the health checks: 200 when the writer and the fan-out move (``ok`` or ``degraded``), else 503; the
+    body names what fails."""
     body = current_app.extensions["health"].check()
-    return jsonify(body), 200 if body["status"] == "ok" else 503
+    return jsonify(body), 503 if body["status"] == "unhealthy" else 200
 
 
 @bp.get("/health")
