@@ -55,12 +55,21 @@ def last_event_id(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
+class StreamsFull(Exception):
+    """No stream place is free: ``scope`` is ``hall`` (every place is taken) or ``client`` (the client's are)."""
+
+    def __init__(self, scope: str, limit: int):
+        super().__init__(f"{scope} stream limit {limit} reached")
+        self.scope, self.limit = scope, limit
+
+
 class Stream:
     """One client's view of the event stream: a bounded queue the dispatcher fills."""
 
-    def __init__(self, maxsize: int, types: frozenset[str] | None = None):
+    def __init__(self, maxsize: int, types: frozenset[str] | None = None, client: str | None = None):
         self.queue: queue.Queue = queue.Queue(maxsize)
         self.types = types  # None: every public event
+        self.client = client  # the client's address, for the limit per client
         self.overflowed = False
         self.ended = False
         self.waker: Callable[[], None] | None = None  # told when something was queued (the stream writer)
@@ -137,11 +146,17 @@ class EventBus:
             if callback in self._subscribers:
                 self._subscribers.remove(callback)
 
-    def open_stream(self, types: frozenset[str] | None = None) -> Stream:
+    def open_stream(self, types: frozenset[str] | None = None, *, client: str | None = None,
+                    limit: int | None = None, client_limit: int | None = None) -> Stream:
         """Open a stream for one client (of the event ``types`` only, if given); close it with
-        :meth:`close_stream`."""
-        stream = Stream(self._stream_queue_size, types)
+        :meth:`close_stream`. Raises :class:`StreamsFull` when ``limit`` streams are open, or ``client_limit``
+        of ``client``'s (checked and taken in one step, so two requests cannot both take the last place)."""
+        stream = Stream(self._stream_queue_size, types, client)
         with self._lock:
+            if limit is not None and len(self._streams) >= limit:
+                raise StreamsFull("hall", limit)
+            if client_limit is not None and sum(s.client == client for s in self._streams) >= client_limit:
+                raise StreamsFull("client", client_limit)
             self._streams.add(stream)
         return stream
 
@@ -163,10 +178,12 @@ class EventBus:
         the writer and the dispatcher; a health ping in the inbox counts too while it waits)."""
         return self._inbox.qsize()
 
-    def stream_count(self) -> int:
-        """Return how many streams are open."""
+    def stream_count(self, client: str | None = None) -> int:
+        """Return how many streams are open (of ``client``'s, if given)."""
         with self._lock:
-            return len(self._streams)
+            if client is None:
+                return len(self._streams)
+            return sum(s.client == client for s in self._streams)
 
     def publish(self, events: list[dict]) -> None:
         """Queue a committed batch for delivery (called by the writer; never blocks)."""

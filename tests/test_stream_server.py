@@ -1,6 +1,6 @@
-"""Open screens hold no HTTP worker thread: once a live event stream's opening part is sent, waitress hands the
-connection to the one stream writer (kiosk/parking.py, kiosk/live.py). Each test runs the real waitress server
-on loopback with real sockets and checks what a screen or a clerk would notice.
+"""Open screens hold no HTTP worker thread: once a live event stream's opening part is sent, the hall's server
+sends the rest from its event loop (kiosk/web/streams.py). Each test runs the real server on loopback with real
+sockets and checks what a screen or a clerk would notice.
 """
 import contextlib
 import socket
@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from kiosk import parking
+from kiosk.web import connection
 from kiosk.server import HallServer
 from test_events_stream import next_of, sse_events
 from util import wait_until
@@ -21,12 +21,12 @@ TIMEOUT = (3, 5)
 
 @pytest.fixture
 def serve(hall):
-    """Serve ``hall`` with waitress on a free loopback port: ``serve(threads=2, max_streams=40, **app_config)``
+    """Serve ``hall`` on a free loopback port: ``serve(threads=2, max_streams=40, **app_config)``
     returns the server (stopped at the end)."""
     servers = []
 
     def start(threads: int = 4, max_streams: int = 40, **app_config) -> HallServer:
-        server = HallServer(hall, "127.0.0.1", 0, threads=threads, max_streams=max_streams)
+        server = HallServer(hall, "127.0.0.1", 0, threads=threads, max_streams=max_streams, client_streams=max_streams)
         server.app.config.update(app_config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -154,7 +154,7 @@ def test_a_stalled_screen_is_cut_off_while_the_others_keep_up(serve, hall, tech,
     issuing tickets. Once it has left more than the limit unread, the server ends its stream (it reconnects when
     it recovers) instead of buffering for it without end; a healthy screen meanwhile gets every event, and the
     API keeps answering."""
-    monkeypatch.setattr(parking, "BEHIND_LIMIT", 16 * 1024)
+    monkeypatch.setattr(connection, "BEHIND_LIMIT", 16 * 1024)
     server = serve()
     with socket.socket() as frozen:
         frozen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
