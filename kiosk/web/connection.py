@@ -32,6 +32,8 @@ STREAM_SNDBUF = 64 * 1024
 BEHIND_LIMIT = 256 * 1024
 PARKED_INPUT_LIMIT = 64 * 1024  # what a client may send down a parked stream (an EventSource sends nothing)
 WRITE_HIGH_WATER = 64 * 1024
+LINGER_S = 2.0  # how long a refused or broken request's connection drops input after the answer
+MAX_LINGERING = 1000  # beyond this many at once (a flood), such connections are closed at once
 
 REFUSALS = {
     "server_busy": (503, "server_busy", "The hall controller has too many connections open; try again shortly."),
@@ -68,6 +70,10 @@ class HttpConnection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_kind = ""
         self._write_timer: asyncio.TimerHandle | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._draining = False  # answered and half closed: what the client still sends is dropped
+        self._write_paused = False
+        self._read_when_written = False
         self._parked_input = 0
 
     @property
@@ -87,9 +93,7 @@ class HttpConnection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         refused = self.server.clients.admit(self.address)
         if refused is not None:
-            status, code, message = REFUSALS[refused]
-            transport.write(raw_bytes(error_reply(status, code, message)))
-            self._close()
+            self._send_raw(error_reply(*REFUSALS[refused]))
             return
         self.open = True
         self.server.connections.add(self)
@@ -98,8 +102,12 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """Let go of everything the connection held: its place, its running request's place, its stream."""
         self._disarm()
-        if self._write_timer is not None:
-            self._write_timer.cancel()
+        for timer in (self._write_timer, self._linger_timer):
+            if timer is not None:
+                timer.cancel()
+        if self._draining:
+            self._draining = False
+            self.server.lingering -= 1
         if not self.open:
             return
         self.open = False
@@ -110,6 +118,8 @@ class HttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed h11 and act on what it parsed (a parked stream drops what the client sends)."""
+        if self._draining:
+            return
         if self.feed is not None:
             self._parked_input += len(data)
             if self._parked_input > PARKED_INPUT_LIMIT:
@@ -122,22 +132,28 @@ class HttpConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         """The client will send no more: answer what it asked, then close."""
-        if self.feed is not None:
+        if self.feed is not None or self._draining:
             return False
         self.http.receive_data(b"")
         self._process()
         return self._busy  # keep the transport open to send the answer being prepared
 
     def pause_writing(self) -> None:
-        """The client does not read what it is sent: cut it off if that lasts ``write_timeout``."""
+        """The client does not read what it is sent: read no further request from it until it does, and cut it
+        off if that lasts ``write_timeout``."""
+        self._write_paused = True
         if self._write_timer is None:
             self._write_timer = self.server.loop.call_later(self.limits.write_timeout, self._write_stalled)
 
     def resume_writing(self) -> None:
-        """The client reads again."""
+        """The client reads again: go on with its next request."""
+        self._write_paused = False
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
+        if self._read_when_written:
+            self._read_when_written = False
+            self._read_next()
 
     # -- reading requests ------------------------------------------------------------------------------------
     def _process(self) -> None:
@@ -168,6 +184,12 @@ class HttpConnection(asyncio.Protocol):
 
     def _start(self, request: h11.Request) -> None:
         self._request, self._body = request, bytearray()
+        if len(request.target) > self.limits.max_target_bytes:
+            self._send_raw(error_reply(414, *PROTOCOL_ERRORS[414]))
+            return
+        if len(request.target) + sum(len(k) + len(v) + 4 for k, v in request.headers) > self.limits.max_head_bytes:
+            self._send_raw(error_reply(431, *PROTOCOL_ERRORS[431]))
+            return
         length = next((v for k, v in request.headers if k == b"content-length"), None)
         if length is not None and int(length) > self.limits.max_body_bytes:
             self._refuse_body()
@@ -186,7 +208,7 @@ class HttpConnection(asyncio.Protocol):
         if status == 431 and b"\n" not in buffered:
             status = 414  # the request line alone is too long: its address
         code, message = PROTOCOL_ERRORS.get(status, PROTOCOL_ERRORS[400])
-        self._send_raw(error_reply(status, code, message.format(detail=str(exc) or "malformed")))
+        self._send_raw(error_reply(status, code, message.replace("{detail}", str(exc) or "malformed")))
 
     # -- answering -------------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
@@ -245,14 +267,34 @@ class HttpConnection(asyncio.Protocol):
         except h11.LocalProtocolError:  # the client had not finished sending (we answered early)
             self._close()
             return
+        if self._write_paused:  # answers pile up unread: the next request waits until the client reads
+            self._read_when_written = True
+            return
+        self._read_next()
+
+    def _read_next(self) -> None:
         self.transport.resume_reading()
         self._arm("head" if self.http.trailing_data[0] else "idle")
         self._process()
 
     def _send_raw(self, reply: Reply) -> None:
-        """Answer outside h11's state machine (it refuses to once a request broke the protocol) and close."""
+        """Answer outside h11's state machine (it refuses to once a request broke the protocol) and close, letting
+        the client read the answer before what it still sends is thrown away (:meth:`_linger`)."""
         self._write(raw_bytes(reply))
-        self._close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after an answer given while the client may still be sending: closing a socket with unread data
+        resets it, and the client would lose the answer. So: send the answer and our end (half close), drop what
+        the client sends, and close when it has closed too, or after LINGER_S."""
+        server = self.server
+        if server.lingering >= MAX_LINGERING or not self.transport.can_write_eof():
+            self._close()
+            return
+        self._draining = True
+        server.lingering += 1
+        self.transport.write_eof()
+        self._linger_timer = server.loop.call_later(LINGER_S, self._close)
 
     # -- a parked event stream (the hub's Sink) ---------------------------------------------------------------
     def _park(self, feed: Feed) -> None:

@@ -34,8 +34,10 @@ class Limits:
     """From the end of the head to the end of the body."""
     write_timeout: float = 30.0
     """How long an answer may sit unsent because the client does not read it."""
+    max_target_bytes: int = 8 * 1024
+    """The request's address (longer: 414)."""
     max_head_bytes: int = 16 * 1024
-    """The request line and headers together (longer: 414 or 431)."""
+    """The request line and headers together (longer: 431)."""
     max_body_bytes: int = 2 * 1024 * 1024
     """A request body (longer: 413); the app's own limit (``MAX_CONTENT_LENGTH``) is the same."""
 

@@ -121,6 +121,7 @@ class WebServer:
         self.loop = asyncio.new_event_loop()
         self.clients = ClientTable(self.limits)
         self.connections: set[HttpConnection] = set()
+        self.lingering = 0  # connections answered with an error that drop what the client still sends
         self.hub = StreamHub(self.loop, bus)
         self.workers = Workers(threads, self.loop)
         self._stop_asked = asyncio.Event()
