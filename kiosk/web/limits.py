@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 REFUSAL_LOG_EVERY_S = 60.0  # a refused address is logged at most this often (a flood must not flood the log)
+REFUSAL_ANSWER_EVERY_S = 1.0  # a refused address is told why at most this often; in between it is cut off at once
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,13 @@ class ClientTable:
         self.refused: dict[str, int] = {"server_busy": 0, "client_connections": 0}
         self.timeouts: dict[str, int] = {"idle": 0, "head": 0, "body": 0, "write": 0}
         self._logged: dict[tuple[str, str], float] = {}
+        self._answered: dict[str, float] = {}
 
     def admit(self, address: str) -> str | None:
-        """Count a new connection from ``address``; return why it is refused (then it is not counted), or None."""
+        """Count a new connection from ``address``; return why it is refused (then it is not counted), or None.
+
+        A client that is refused again within a second gets ``"again"``: it was told why a moment ago, so its
+        connection is cut off without an answer, which costs the hall the least during a flood."""
         client = self.clients.get(address)
         if self.connections >= self.limits.max_connections:
             reason = "server_busy"
@@ -77,6 +82,12 @@ class ClientTable:
             return None
         self.refused[reason] += 1
         self._log_refusal(address, reason)
+        now = time.monotonic()
+        if now - self._answered.get(address, -REFUSAL_ANSWER_EVERY_S) < REFUSAL_ANSWER_EVERY_S:
+            return "again"
+        self._answered[address] = now
+        if len(self._answered) > 1000:
+            self._answered = {a: t for a, t in self._answered.items() if now - t < REFUSAL_ANSWER_EVERY_S}
         return reason
 
     def release(self, address: str) -> None:

@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 
 DRAIN_S = 5.0  # how long a stop waits for the requests being answered
 CLOSE_S = 1.0  # and then for the connections to be closed
-BACKLOG = 1024
+# The listen queue, and how many connections the loop accepts in one go (asyncio uses the one number for both):
+# large enough for a hall's screens coming back at once, small enough that a connection flood does not keep
+# the loop from the requests in between.
+BACKLOG = 128
 SPARE_FILES = 256  # file descriptors kept for the database, the devices, the logs and the voice
 
 
