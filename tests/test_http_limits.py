@@ -66,10 +66,10 @@ def test_half_sent_requests_from_one_address_leave_the_hall_serving(serve, hall,
         assert_json_error(attackers[64], 503, "too_many_connections")  # told why,
         for sock in attackers[65:]:  # then, while it keeps trying, cut off (once a second told again)
             try:
-                answer = read_answer(sock)
+                answer = sock.recv(65536)
             except ConnectionResetError:
-                answer = None
-            assert answer is None or answer[0] == 503
+                answer = b""
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 503 ")
             refused += 1
         refused += 1
         with requests.Session() as kiosk, requests.Session() as counter:

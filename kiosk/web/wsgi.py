@@ -11,7 +11,9 @@ import io
 import json
 import logging
 import sys
+import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -25,6 +27,22 @@ log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 NO_BODY = (204, 304)
+SERVER = (b"server", b"hall-kiosk")
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The ``Date`` header's value for now (RFC 9110: an origin server with a clock sends it), made once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode())
+    return _date_cache[1]
+
+
+def server_headers() -> list[tuple[bytes, bytes]]:
+    """The headers the server adds to every answer."""
+    return [(b"date", http_date()), SERVER]
 
 
 @dataclass
@@ -42,8 +60,8 @@ class Reply:
 def error_reply(status: int, code: str, message: str) -> Reply:
     """An error the server gives before or instead of the app, in the app's JSON shape; the connection closes."""
     body = json.dumps(HallError(message, code=code, status=status).to_dict(), ensure_ascii=False).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close")]
+    headers = [*server_headers(), (b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     return Reply(status, reason_phrase(status), headers, body, close=True)
 
 
@@ -139,7 +157,7 @@ def call_app(app: WSGIApp, environ: dict) -> Reply:
     status_text, app_headers = started
     code, _, reason = status_text.partition(" ")
     status = int(code)
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in app_headers]
+    headers = [*server_headers(), *((k.encode("latin-1"), v.encode("latin-1")) for k, v in app_headers)]
     body = b"".join(chunks)
     feed = parked[0] if parked else None
     if feed is None and status not in NO_BODY and not any(k.lower() == b"content-length" for k, _ in headers):
