@@ -6,11 +6,10 @@ import contextlib
 import socket
 import time
 
-import pytest
 import requests
 
 from kiosk.web import connection
-from test_events_stream import next_of, sse_events
+from test_events_stream import sse_events
 from util import wait_until
 
 API = "/api/v1"

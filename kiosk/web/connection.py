@@ -55,11 +55,12 @@ TIMEOUTS = {
 class HttpConnection(asyncio.Protocol):
     """HTTP/1.1 on one client connection (loop thread only)."""
 
+    transport: asyncio.Transport  # set by connection_made, which asyncio calls before anything else
+
     def __init__(self, server: WebServer):
         self.server = server
         self.limits = server.limits
         self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
-        self.transport: asyncio.Transport | None = None
         self.address = ""
         self.peer: tuple = ("", 0)
         self.open = False  # admitted and not yet lost
@@ -224,7 +225,9 @@ class HttpConnection(asyncio.Protocol):
 
     def run_request(self) -> None:
         """Hand the request to a worker thread (its place is already counted)."""
-        environ = build_environ(self._request, bytes(self._body), self.peer, self.server.local)
+        request = self._request
+        assert request is not None  # set by _start before the request's end arrives
+        environ = build_environ(request, bytes(self._body), self.peer, self.server.local)
         self._body = bytearray()
         self.server.workers.submit(call_app, self.server.app, environ, done=self._answered)
 
@@ -251,7 +254,8 @@ class HttpConnection(asyncio.Protocol):
                 return
             data += self.http.send(h11.EndOfMessage())
         except h11.LocalProtocolError as exc:  # the app's answer does not fit HTTP (say, a bad header)
-            log.error("the answer to %s %s could not be sent: %s", self._request.method, self._request.target, exc)
+            asked = self._request
+            log.error("the answer to %s could not be sent: %s", asked.target if asked else "a request", exc)
             self._send_raw(error_reply(500, "internal_error",
                                        "Something went wrong inside the hall controller; it was logged."))
             return
