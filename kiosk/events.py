@@ -8,6 +8,7 @@ nobody can stall the hall.
 from __future__ import annotations
 
 import datetime as dt
+import collections
 import json
 import logging
 import queue
@@ -64,15 +65,21 @@ class StreamsFull(Exception):
 
 
 class Stream:
-    """One client's view of the event stream: a bounded queue the dispatcher fills."""
+    """One client's view of the event stream: a bounded queue the dispatcher fills and the sender empties.
+
+    A deque, not a ``queue.Queue``: appending and taking are atomic without a lock, which the dispatcher and the
+    server's loop do for every stream and every call. Whoever sends the stream sets :attr:`waker` (the server's
+    stream hub), or waits with :meth:`wait` (a request thread serving it itself)."""
 
     def __init__(self, maxsize: int, types: frozenset[str] | None = None, client: str | None = None):
-        self.queue: queue.Queue = queue.Queue(maxsize)
+        self.items: collections.deque[dict] = collections.deque()
+        self.maxsize = maxsize
         self.types = types  # None: every public event
         self.client = client  # the client's address, for the limit per client
         self.overflowed = False
         self.ended = False
-        self.waker: Callable[[], None] | None = None  # told when something was queued (the stream writer)
+        self.waker: Callable[[], None] | None = None  # told when something was queued (the server's hub)
+        self._queued = threading.Event()
 
     @property
     def open(self) -> bool:
@@ -82,10 +89,6 @@ class Stream:
     def end(self) -> None:
         """End the stream now (the server is stopping, or the client left); wakes whoever sends it."""
         self.ended = True
-        try:
-            self.queue.put_nowait(None)
-        except queue.Full:
-            pass  # a full queue wakes the thread anyway
         self._wake()
 
     def offer(self, events: list[dict]) -> None:
@@ -94,16 +97,30 @@ class Stream:
         for event in events:
             if self.types is not None and event["type"] not in self.types:
                 continue
-            try:
-                self.queue.put_nowait(event)
-                queued = True
-            except queue.Full:
+            if len(self.items) >= self.maxsize:
                 self.overflowed = True
                 break
+            self.items.append(event)
+            queued = True
         if queued or self.overflowed:
             self._wake()
 
+    def take(self) -> list[dict]:
+        """Every event queued so far, oldest first (the sender's side)."""
+        items, taken = self.items, []
+        while items:
+            taken.append(items.popleft())
+        return taken
+
+    def wait(self, timeout: float) -> None:
+        """Wait until something is queued or the stream ends, at most ``timeout`` seconds (a request thread that
+        serves its stream itself)."""
+        if not self.items and self.open:
+            self._queued.wait(timeout)
+        self._queued.clear()
+
     def _wake(self) -> None:
+        self._queued.set()
         waker = self.waker
         if waker is not None:
             waker()

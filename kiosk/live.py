@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import time
 from typing import Callable, Iterator
 
@@ -64,16 +63,11 @@ class Feed:
     def take(self, timeout: float = 0.0) -> bytes:
         """What to send now: every queued event in one piece (a call is a ``served`` and a ``called``), or a
         keep-alive when one is due, or ``b""``. Waits up to ``timeout`` seconds for a first event."""
-        events = []
-        try:
-            events.append(self.stream.queue.get(timeout=timeout) if timeout > 0 else self.stream.queue.get_nowait())
-            while True:
-                events.append(self.stream.queue.get_nowait())
-        except queue.Empty:
-            pass
+        if timeout > 0:
+            self.stream.wait(timeout)
         chunk = []
-        for event in events:
-            if event is not None and event["id"] > self._seen:  # None: the stream was ended
+        for event in self.stream.take():
+            if event["id"] > self._seen:
                 self._seen = event["id"]
                 chunk.append(_live_message(event, self._tz))
         now = self._clock()

@@ -185,3 +185,19 @@ def test_one_client_cannot_take_every_stream_place(serve, hall):
     for sock in mine:
         sock.close()
     wait_until(lambda: hall.bus.stream_count() == 0)
+
+
+def test_an_http_1_0_client_gets_the_stream_unframed(serve, tech):
+    """An old client speaks HTTP/1.0 (no chunked coding): it gets the events as plain text, and the stream's end
+    is the connection closing."""
+    server = serve(STREAM_MAX_S=1.0)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /api/v1/events?types=called HTTP/1.0\r\nHost: hall\r\n\r\n")
+        requests.post(f"{server.url}{API}/tickets", json={"service": "general"}, timeout=TIMEOUT)
+        requests.post(f"{server.url}{API}/counters/2/next", headers=tech, timeout=TIMEOUT)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding" not in head.lower()
+    assert body.startswith(b"retry: 2000\n\n") and b'"type": "called"' in body
