@@ -35,8 +35,8 @@ def screens_process(port: int, count: int, conn) -> None:
     event streams as display pages would and record, on the system's monotonic clock, when each called
     number arrived on each stream; send the accepted count first and the arrivals when told to stop."""
     socks, accepted = [], 0
-    for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", port))
+    for i in range(count):  # each display from its own address, as TVs in a hall are
+        sock = socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.1.{i % 250 + 1}", 0))
         sock.sendall(b"GET /api/v1/events?types=" + DISPLAY_TYPES.encode() + b" HTTP/1.1\r\nHost: hall\r\nAccept: text/event-stream\r\n\r\n")
         socks.append(sock)
     selector = selectors.DefaultSelector()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from . import backup, cli_ops, logsetup, settings, switches, tokens
 from .errors import HallError
-from .server import DEFAULT_MAX_STREAMS, DEFAULT_THREADS
+from .server import DEFAULT_CLIENT_STREAMS, DEFAULT_MAX_STREAMS, DEFAULT_THREADS
+from .web.limits import Limits
 from .store import Store, connect
 
 log = logging.getLogger("kiosk")
@@ -78,8 +79,9 @@ def cmd_run(args) -> int:
     log.info("data directory %s (database checked); device traffic log %s (SIGUSR1 switches it)", data_dir,
              "on" if args.traffic_log else "off")
     supervision = Supervision(hall, debug_faults=args.debug_faults)
+    limits = Limits(client_connections=args.client_connections)
     server = HallServer(hall, args.host, args.port, threads=args.threads, max_streams=args.max_streams,
-                        health_timeout=supervision.probe_timeout)
+                        client_streams=args.client_streams, limits=limits, health_timeout=supervision.probe_timeout)
     token = technician_token(data_dir)
     url = server.url
     counter = next(iter(hall.config.counters), 1)
@@ -145,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-streams", type=int,
                      default=int(_env("KIOSK_MAX_STREAMS", str(DEFAULT_MAX_STREAMS))),
                      help="most live event streams open at once (screens); more get 503 [KIOSK_MAX_STREAMS]")
+    run.add_argument("--client-streams", type=int,
+                     default=int(_env("KIOSK_CLIENT_STREAMS", str(DEFAULT_CLIENT_STREAMS))),
+                     help="most live event streams of one client address [KIOSK_CLIENT_STREAMS]")
+    run.add_argument("--client-connections", type=int,
+                     default=int(_env("KIOSK_CLIENT_CONNECTIONS", str(Limits.client_connections))),
+                     help="most open connections of one client address; more are refused with 503 "
+                          "[KIOSK_CLIENT_CONNECTIONS]")
     run.add_argument("--traffic-log", action="store_true", default=_flag("KIOSK_TRAFFIC_LOG"),
                      help="log the bytes and texts sent to devices; SIGUSR1 switches it [KIOSK_TRAFFIC_LOG]")
     run.add_argument("--debug-faults", action="store_true", default=_flag("KIOSK_DEBUG_FAULTS"),

@@ -8,6 +8,7 @@ nobody can stall the hall.
 from __future__ import annotations
 
 import datetime as dt
+import collections
 import json
 import logging
 import queue
@@ -55,15 +56,30 @@ def last_event_id(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
-class Stream:
-    """One client's view of the event stream: a bounded queue the dispatcher fills."""
+class StreamsFull(Exception):
+    """No stream place is free: ``scope`` is ``hall`` (every place is taken) or ``client`` (the client's are)."""
 
-    def __init__(self, maxsize: int, types: frozenset[str] | None = None):
-        self.queue: queue.Queue = queue.Queue(maxsize)
+    def __init__(self, scope: str, limit: int):
+        super().__init__(f"{scope} stream limit {limit} reached")
+        self.scope, self.limit = scope, limit
+
+
+class Stream:
+    """One client's view of the event stream: a bounded queue the dispatcher fills and the sender empties.
+
+    A deque, not a ``queue.Queue``: appending and taking are atomic without a lock, which the dispatcher and the
+    server's loop do for every stream and every call. Whoever sends the stream sets :attr:`waker` (the server's
+    stream hub), or waits with :meth:`wait` (a request thread serving it itself)."""
+
+    def __init__(self, maxsize: int, types: frozenset[str] | None = None, client: str | None = None):
+        self.items: collections.deque[dict] = collections.deque()
+        self.maxsize = maxsize
         self.types = types  # None: every public event
+        self.client = client  # the client's address, for the limit per client
         self.overflowed = False
         self.ended = False
-        self.waker: Callable[[], None] | None = None  # told when something was queued (the stream writer)
+        self.waker: Callable[[], None] | None = None  # told when something was queued (the server's hub)
+        self._queued = threading.Event()
 
     @property
     def open(self) -> bool:
@@ -73,10 +89,6 @@ class Stream:
     def end(self) -> None:
         """End the stream now (the server is stopping, or the client left); wakes whoever sends it."""
         self.ended = True
-        try:
-            self.queue.put_nowait(None)
-        except queue.Full:
-            pass  # a full queue wakes the thread anyway
         self._wake()
 
     def offer(self, events: list[dict]) -> None:
@@ -85,16 +97,30 @@ class Stream:
         for event in events:
             if self.types is not None and event["type"] not in self.types:
                 continue
-            try:
-                self.queue.put_nowait(event)
-                queued = True
-            except queue.Full:
+            if len(self.items) >= self.maxsize:
                 self.overflowed = True
                 break
+            self.items.append(event)
+            queued = True
         if queued or self.overflowed:
             self._wake()
 
+    def take(self) -> list[dict]:
+        """Every event queued so far, oldest first (the sender's side)."""
+        items, taken = self.items, []
+        while items:
+            taken.append(items.popleft())
+        return taken
+
+    def wait(self, timeout: float) -> None:
+        """Wait until something is queued or the stream ends, at most ``timeout`` seconds (a request thread that
+        serves its stream itself)."""
+        if not self.items and self.open:
+            self._queued.wait(timeout)
+        self._queued.clear()
+
     def _wake(self) -> None:
+        self._queued.set()
         waker = self.waker
         if waker is not None:
             waker()
@@ -137,11 +163,17 @@ class EventBus:
             if callback in self._subscribers:
                 self._subscribers.remove(callback)
 
-    def open_stream(self, types: frozenset[str] | None = None) -> Stream:
+    def open_stream(self, types: frozenset[str] | None = None, *, client: str | None = None,
+                    limit: int | None = None, client_limit: int | None = None) -> Stream:
         """Open a stream for one client (of the event ``types`` only, if given); close it with
-        :meth:`close_stream`."""
-        stream = Stream(self._stream_queue_size, types)
+        :meth:`close_stream`. Raises :class:`StreamsFull` when ``limit`` streams are open, or ``client_limit``
+        of ``client``'s (checked and taken in one step, so two requests cannot both take the last place)."""
+        stream = Stream(self._stream_queue_size, types, client)
         with self._lock:
+            if limit is not None and len(self._streams) >= limit:
+                raise StreamsFull("hall", limit)
+            if client_limit is not None and sum(s.client == client for s in self._streams) >= client_limit:
+                raise StreamsFull("client", client_limit)
             self._streams.add(stream)
         return stream
 
@@ -163,10 +195,12 @@ class EventBus:
         the writer and the dispatcher; a health ping in the inbox counts too while it waits)."""
         return self._inbox.qsize()
 
-    def stream_count(self) -> int:
-        """Return how many streams are open."""
+    def stream_count(self, client: str | None = None) -> int:
+        """Return how many streams are open (of ``client``'s, if given)."""
         with self._lock:
-            return len(self._streams)
+            if client is None:
+                return len(self._streams)
+            return sum(s.client == client for s in self._streams)
 
     def publish(self, events: list[dict]) -> None:
         """Queue a committed batch for delivery (called by the writer; never blocks)."""

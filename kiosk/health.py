@@ -38,9 +38,10 @@ def device_problem(state: dict) -> str | None:
 class Health:
     """Runs the checks of one hall; each probe waits at most ``probe_timeout`` seconds."""
 
-    def __init__(self, hall, probe_timeout: float = 2.0):
+    def __init__(self, hall, probe_timeout: float = 2.0, max_streams: int | None = None):
         self.hall = hall
         self.probe_timeout = probe_timeout
+        self.max_streams = max_streams
 
     def writer_ok(self) -> tuple[bool, str | None]:
         """The writer thread runs and commits an empty change in time."""
@@ -77,6 +78,11 @@ class Health:
                 problems.append(problem)
         states = self.hall.devices.states()
         problems += [p for p in map(device_problem, states) if p]
+        streams = {"open": self.hall.bus.stream_count(), "limit": self.max_streams}
+        if self.max_streams is not None and streams["open"] >= self.max_streams:
+            problems.append(f"all {self.max_streams} event-stream places are taken: a screen that connects now "
+                            "is refused (503 too_many_streams)")
         status = "unhealthy" if not all(parts.values()) else ("degraded" if problems else "ok")
         return {"status": status, "parts": parts,
-                "devices_online": {s["name"]: s["online"] for s in states}, "problems": problems}
+                "devices_online": {s["name"]: s["online"] for s in states}, "streams": streams,
+                "problems": problems}

@@ -1,24 +1,23 @@
-"""Live event streams to the screens: what each client is sent next, and one thread that sends it.
+"""Live event streams to the screens: what each client is sent next.
 
 Every open screen (a hall display, a counter station, the kiosk, the guide desk) holds a ``GET /events``
-stream. Once its opening part (the backlog) is written, the HTTP server hands the connection to the
-:class:`StreamWriter` (see :mod:`kiosk.parking` for waitress), so an open screen holds no worker thread and a
-call wakes one thread for all screens instead of one per screen. Under a server that cannot hand a connection
-over, the request's own thread serves the same :class:`Feed`.
+stream. Once its opening part (the backlog) is written, the view hands the rest of the stream over by calling
+``environ[PARK_KEY](feed)`` with a :class:`Feed`: the hall's HTTP server (:mod:`kiosk.web`) then sends it from its
+event loop, so an open screen holds no worker thread. Under a server without that key (Flask's test client) the
+request's own thread serves the same :class:`Feed`.
 """
 from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 import time
-from typing import Callable, Protocol
+from typing import Callable, Iterator
 
 from .events import EventBus, Stream, public_event
 
 log = logging.getLogger(__name__)
 
+PARK_KEY = "kiosk.park_stream"  # in the WSGI environ: call it with a Feed to hand the stream to the server
 HEARTBEAT_S = 15.0  # a quiet stream gets a comment line this often, so proxies and browsers keep it open
 KEEP_ALIVE = b": keep-alive\n\n"
 _RENDERED = "sse_bytes"  # where a live event keeps its rendered message (every stream is handed the same dict)
@@ -64,16 +63,11 @@ class Feed:
     def take(self, timeout: float = 0.0) -> bytes:
         """What to send now: every queued event in one piece (a call is a ``served`` and a ``called``), or a
         keep-alive when one is due, or ``b""``. Waits up to ``timeout`` seconds for a first event."""
-        events = []
-        try:
-            events.append(self.stream.queue.get(timeout=timeout) if timeout > 0 else self.stream.queue.get_nowait())
-            while True:
-                events.append(self.stream.queue.get_nowait())
-        except queue.Empty:
-            pass
+        if timeout > 0:
+            self.stream.wait(timeout)
         chunk = []
-        for event in events:
-            if event is not None and event["id"] > self._seen:  # None: the stream was ended
+        for event in self.stream.take():
+            if event["id"] > self._seen:
                 self._seen = event["id"]
                 chunk.append(_live_message(event, self._tz))
         now = self._clock()
@@ -84,85 +78,35 @@ class Feed:
         return b"".join(chunk)
 
 
-class Sink(Protocol):
-    """A client connection the writer sends a stream to."""
+class LiveStream:
+    """The body of one ``GET /events`` answer: its opening part, then the feed — handed to the server when it
+    can take it (``park``), else sent from the request's own thread.
 
-    def connected(self) -> bool:
-        """Whether the client is still there."""
+    The server closes the body when it is done with it (PEP 3333), also when it never read it: the stream's place
+    is then given back, unless the server took the stream over (it gives the place back when the client leaves).
+    """
 
-    def send(self, data: bytes) -> bool:
-        """Queue ``data`` for the client without blocking; False if it is gone or too far behind."""
-
-    def end(self) -> None:
-        """End the response and close the connection once what is queued is sent."""
-
-
-class StreamWriter:
-    """One thread that sends every handed-over stream its events, woken once per delivered batch."""
-
-    TICK_S = 1.0  # how often it looks for due keep-alives, ended streams and clients that left
-    # Once woken, it lets this much time pass before sending: the clerk's answer to "next" goes out before the
-    # 50 screens' copies of the call compete with it for the two cores, and a burst of calls goes to each screen
-    # in one write. A screen shows a call this much later, far inside its 200 ms (docs/benchmarks.md).
-    GATHER_S = 0.01
-
-    def __init__(self, bus: EventBus):
+    def __init__(self, bus: EventBus, feed: Feed, opening: bytes, park: Callable[[Feed], None] | None):
         self._bus = bus
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._feeds: dict[Feed, Sink] = {}
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="stream-writer", daemon=True)
+        self.feed = feed
+        self._opening = opening
+        self._park = park
+        self._parked = False
 
-    def start(self) -> "StreamWriter":
-        """Start the thread."""
-        self._thread.start()
-        return self
+    def __iter__(self) -> Iterator[bytes]:
+        """The opening part, then (without a server to take it) the live events until the stream ends."""
+        yield self._opening
+        if self._park is not None:
+            self._park(self.feed)
+            self._parked = True
+            return
+        feed = self.feed
+        while not feed.done():
+            data = feed.take(timeout=feed.quiet_left())
+            if data:
+                yield data
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """End every stream it holds and stop."""
-        self._stopping = True
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def adopt(self, feed: Feed, sink: Sink) -> None:
-        """Take over sending ``feed`` to ``sink`` (its opening part is already written); events queued before
-        this go out at once."""
-        feed.stream.waker = self._wake.set
-        with self._lock:
-            self._feeds[feed] = sink
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            if self._wake.wait(self.TICK_S) and not self._stopping:
-                time.sleep(self.GATHER_S)
-            self._wake.clear()
-            with self._lock:
-                feeds = list(self._feeds.items())
-            for feed, sink in feeds:
-                if self._stopping or not self._serve(feed, sink):
-                    self._end(feed, sink)
-            if self._stopping:
-                return
-
-    def _serve(self, feed: Feed, sink: Sink) -> bool:
-        """Send what is due; False when the stream should end."""
-        try:
-            if feed.done() or not sink.connected():
-                return False
-            data = feed.take()
-            return not data or sink.send(data)
-        except Exception:
-            log.exception("sending to an event stream failed; ending it")
-            return False
-
-    def _end(self, feed: Feed, sink: Sink) -> None:
-        with self._lock:
-            self._feeds.pop(feed, None)
-        self._bus.close_stream(feed.stream)
-        try:
-            sink.end()
-        except Exception:
-            log.exception("closing an event stream failed")
+    def close(self) -> None:
+        """Give the stream's place back, unless the server took the stream over."""
+        if not self._parked:
+            self._bus.close_stream(self.feed.stream)

@@ -12,6 +12,7 @@ import collections
 import threading
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -26,8 +27,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class HallCollector:
     """Collects the hall's metrics at scrape time; counts issued and called tickets from the event stream."""
 
-    def __init__(self, hall):
+    def __init__(self, hall, server: Callable[[], Any] = lambda: None):
         self.hall = hall
+        self.server = server  # the HTTP server (kiosk.web.server.WebServer), once it exists
         self._lock = threading.Lock()
         self._counts: dict[str, collections.Counter] = {"issued": collections.Counter(),
                                                         "called": collections.Counter()}
@@ -48,6 +50,7 @@ class HallCollector:
         yield self._waiting()
         yield from self._devices()
         yield from self._internals()
+        yield from self._http()
 
     def _ticket_counters(self):
         with self._lock:
@@ -103,12 +106,35 @@ class HallCollector:
                                 value=newest.stat().st_mtime if newest else 0)
 
 
+    def _http(self):
+        server = self.server()
+        if server is None:
+            return
+        stats = server.stats()
+        yield GaugeMetricFamily("hall_http_connections", "Open HTTP connections", value=stats["connections"])
+        yield GaugeMetricFamily("hall_http_clients", "Client addresses with a connection open", value=stats["clients"])
+        yield GaugeMetricFamily("hall_http_workers_busy", "Worker threads answering a request now",
+                                value=stats["workers_busy"])
+        refused = CounterMetricFamily("hall_http_connections_refused", "Connections refused since the daemon "
+                                      "started: server_busy (all places taken) or client_connections (that address "
+                                      "has all of its own)", labels=["reason"])
+        for reason, count in sorted(stats["refused"].items()):
+            refused.add_metric([reason], count)
+        yield refused
+        timeouts = CounterMetricFamily("hall_http_timeouts", "Connections closed since the daemon started because "
+                                       "a request or its reading client was too slow, by phase (idle, head, body, "
+                                       "write)", labels=["phase"])
+        for phase, count in sorted(stats["timeouts"].items()):
+            timeouts.add_metric([phase], count)
+        yield timeouts
+
+
 class Metrics:
     """The registry of one app: the hall collector and the request-latency histogram."""
 
-    def __init__(self, hall):
+    def __init__(self, hall, server: Callable[[], Any] = lambda: None):
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(HallCollector(hall))
+        self.registry.register(HallCollector(hall, server))
         self.latency = Histogram("hall_http_request_duration_seconds",
                                  "Time to answer an HTTP request (until the answer starts), per route",
                                  ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)

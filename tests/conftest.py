@@ -14,6 +14,7 @@ from kiosk.clock import ManualClock
 from kiosk.hall import Hall
 from kiosk.server import HallServer
 from kiosk.store import connect
+from kiosk.web.limits import Limits
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 # Monday 2026-11-23 10:00 in the hall: well inside a business day that starts at 06:00.
@@ -107,6 +108,29 @@ def live(hall):
     yield server.url
     server.close()
     thread.join(5)
+
+
+@pytest.fixture
+def serve(hall):
+    """Serve ``hall`` on a free loopback port with chosen settings: ``serve(threads=2, max_streams=40,
+    client_streams=None, limits=Limits(...), **app_config)`` returns the started server (stopped at the end).
+    ``client_streams`` defaults to ``max_streams``: every test client is on loopback."""
+    servers = []
+
+    def start(threads: int = 4, max_streams: int = 40, client_streams: int | None = None,
+              limits: Limits | None = None, **app_config) -> HallServer:
+        server = HallServer(hall, "127.0.0.1", 0, threads=threads, max_streams=max_streams,
+                            client_streams=client_streams or max_streams, limits=limits)
+        server.app.config.update(app_config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return server
+
+    yield start
+    for server, thread in servers:
+        server.close()
+        thread.join(5)
 
 
 @pytest.fixture(scope="session")

@@ -203,15 +203,45 @@ def test_screen_that_missed_too_much_is_told_to_reload_instead_of_getting_part(l
     assert called["id"] > resync["id"]
 
 
-@pytest.mark.parametrize("last_id", ["²", "-5", "abc", "1e3"])
-def test_garbled_last_event_id_starts_a_fresh_stream(live, stream, tech, last_id):
-    """A Last-Event-ID that is not a plain number (here a superscript two, which Python calls a digit) is
-    ignored: the stream opens normally and carries new calls, never a 500."""
+@pytest.mark.parametrize("last_id", ["²", "-5", "abc", "1e3", str(2 ** 64), "9" * 5000])
+def test_garbled_last_event_id_gets_a_resync(live, stream, tech, last_id):
+    """A Last-Event-ID that is not an event id (a superscript two, which Python calls a digit; a number beyond
+    any id SQLite holds; five thousand nines) never answers 500: the screen is told to reload its board
+    (``resync``), then gets new calls as usual."""
     events = sse_events(stream(last_id=last_id))
+    first = next(events)
+    assert first["event"] == "resync"
     post(live, "/tickets", json={"service": "general"})
     post(live, "/counters/1/next", tech)
     called, _ = next_of(events, "called")
-    assert called["data"]["counter"] == 1
+    assert called["data"]["counter"] == 1 and called["id"] > first["id"]
+
+
+def test_a_resume_point_beyond_the_newest_event_gets_a_resync(hall, live, stream, take, press):
+    """The hall was restored from a backup, so a screen's last event id is beyond every event the database has:
+    the screen is told to reload its board (else it would miss every call until the ids caught up)."""
+    take("general")
+    newest = hall.store.reader().execute("SELECT max(id) FROM events").fetchone()[0]
+    events = sse_events(stream(last_id=newest + 1000))
+    first = next(events)
+    assert (first["event"], first["id"]) == ("resync", newest)
+    assert press(1, "next").status_code == 200
+    called, _ = next_of(events, "called")
+    assert called["data"]["ticket"]["number"] == "A001"
+
+
+@pytest.mark.parametrize("after", [str(2 ** 64), "-1", "abc", "1e3", "9" * 5000])
+def test_a_bad_after_is_refused_and_keeps_no_stream_place(hall, live, after):
+    """A program asks for the events after a point that is not an event id: 400 bad_resume_point, every time —
+    250 such requests (more than the hall's 200 stream places) leave no place taken, and a screen still
+    connects."""
+    with requests.Session() as session:
+        for _ in range(250):
+            resp = session.get(f"{live}{API}/events", params={"after": after}, timeout=TIMEOUT)
+            assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_resume_point"
+    assert hall.bus.stream_count() == 0
+    with requests.get(f"{live}{API}/events", stream=True, timeout=TIMEOUT) as screen:
+        assert screen.status_code == 200
 
 
 def test_a_screen_may_ask_for_some_event_types_only(hall, live, take, press):

@@ -1,18 +1,19 @@
 """What the hall's screens read: the call board and the live event stream (server-sent events)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import BadRequest, HallError
-from ..events import PUBLIC_TYPES, events_after, last_event_id
-from ..live import HEARTBEAT_S, Feed, sse_message
-from ..parking import PARK_KEY
+from ..events import PUBLIC_TYPES, Stream, StreamsFull, events_after, last_event_id
+from ..live import HEARTBEAT_S, PARK_KEY, Feed, LiveStream, sse_message
 from .auth import hall
 
 bp = Blueprint("display", __name__)
 
 STREAM_MAX_S = 600.0  # a stream ends after this; EventSource reconnects and resumes by Last-Event-ID
-MAX_STREAMS = 32  # without HallServer's setting (e.g. the test client)
+MAX_STREAMS = 32  # without HallServer's settings (e.g. the test client)
+CLIENT_STREAMS = 32
+MAX_EVENT_ID = 2 ** 63 - 1  # the largest id SQLite can hold
 
 
 @bp.get("/display")
@@ -33,49 +34,74 @@ def _types_asked() -> frozenset[str] | None:
     return types
 
 
+RESYNC = -1  # the resume point to answer with a ``resync``: the client reloads the board
+
+
+def _resume_point() -> int | None:
+    """The id of the last event the client has: None when it has none, :data:`RESYNC` for a ``Last-Event-ID``
+    that is not an event id (the browser sends back what it was sent, so a garbled one means something between
+    mangled it: the screen reloads its board and goes on). A garbled ``?after=`` (a program asks) is a 400."""
+    header = request.headers.get("Last-Event-ID")
+    raw = (header if header is not None else request.args.get("after") or "").strip()
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_EVENT_ID:
+        return int(raw)
+    if header is not None:
+        return RESYNC
+    raise BadRequest(f"after must be an event id, a whole number from 0 to {MAX_EVENT_ID}.",
+                     code="bad_resume_point", field="after")
+
+
+def _open_stream(h, types: frozenset[str] | None) -> Stream:
+    """Take a stream place for this client, or 503 when the hall's or this client's places are all taken."""
+    cfg = current_app.config
+    try:
+        return h.bus.open_stream(types, client=request.remote_addr, limit=cfg.get("MAX_STREAMS", MAX_STREAMS),
+                                 client_limit=cfg.get("CLIENT_STREAMS", CLIENT_STREAMS))
+    except StreamsFull as full:
+        if full.scope == "hall":
+            raise HallError("Too many screens are connected; try again shortly.", code="too_many_streams",
+                            status=503) from None
+        raise HallError(f"This device already has {full.limit} live screens open; close one and try again.",
+                        code="too_many_client_streams", status=503) from None
+
+
+def _opening(h, types: frozenset[str] | None, last_id: int | None) -> tuple[bytes, int]:
+    """The stream's opening part and the id of the last event in it: ``retry:``, then the events missed since
+    ``last_id`` — or a ``resync`` (the client reloads the board) when it missed too many, or its resume point
+    is garbled or beyond the newest event (the database was restored from a backup)."""
+    conn = h.store.reader()
+    tz = h.config.tz
+    opening = ["retry: 2000\n\n"]
+    if last_id is None:
+        return opening[0].encode(), 0
+    newest = last_event_id(conn)
+    backlog, missed_too_many = events_after(conn, last_id) if RESYNC < last_id <= newest else ([], True)
+    if missed_too_many:
+        opening.append(f"id: {newest}\nevent: resync\ndata: {{}}\n\n")
+        return "".join(opening).encode(), newest
+    if types is not None:
+        backlog = [e for e in backlog if e["type"] in types]
+    opening.extend(sse_message(event, tz) for event in backlog)
+    return "".join(opening).encode(), backlog[-1]["id"] if backlog else last_id
+
+
 @bp.get("/events")
 def events():
     """Server-sent events for every call, recall and counter change; resumes after ``Last-Event-ID``."""
     h = hall()
     types = _types_asked()
-    if h.bus.stream_count() >= current_app.config.get("MAX_STREAMS", MAX_STREAMS):
-        raise HallError("Too many screens are connected; try again shortly.", code="too_many_streams", status=503)
-    last = (request.headers.get("Last-Event-ID") or request.args.get("after") or "").strip()
-    last_id = int(last) if last.isascii() and last.isdigit() else None
-    max_s = float(current_app.config.get("STREAM_MAX_S", STREAM_MAX_S))
-    heartbeat_s = float(current_app.config.get("STREAM_HEARTBEAT_S", HEARTBEAT_S))
-    tz = h.config.tz
-    stream = h.bus.open_stream(types)  # opened before reading the backlog, so nothing falls between the two
-    conn = h.store.reader()
-    backlog, missed_too_many = events_after(conn, last_id) if last_id is not None else ([], False)
-    if types is not None:
-        backlog = [e for e in backlog if e["type"] in types]
-    if missed_too_many:
-        backlog = []
-        last_id = last_event_id(conn)
-
-    park = request.environ.get(PARK_KEY)  # the server can take the stream off this thread (kiosk/parking.py)
-
-    def generate():
-        feed = Feed(stream, tz, backlog[-1]["id"] if backlog else (last_id or 0), max_s, heartbeat_s=heartbeat_s)
-        parked = False
-        try:
-            opening = ["retry: 2000\n\n"]
-            if missed_too_many:  # the client missed too much to replay: it reloads /display instead
-                opening.append(f"id: {last_id}\nevent: resync\ndata: {{}}\n\n")
-            opening.extend(sse_message(event, tz) for event in backlog)
-            yield "".join(opening).encode()
-            if park is not None:
-                park(feed)
-                parked = True
-                return
-            while not feed.done():
-                data = feed.take(timeout=feed.quiet_left())
-                if data:
-                    yield data
-        finally:
-            if not parked:
-                h.bus.close_stream(stream)
-
+    last_id = _resume_point()
+    stream = _open_stream(h, types)  # before the backlog is read, so nothing falls between the two
+    try:
+        opening, seen = _opening(h, types, last_id)
+        cfg = current_app.config
+        feed = Feed(stream, h.config.tz, seen, float(cfg.get("STREAM_MAX_S", STREAM_MAX_S)),
+                    heartbeat_s=float(cfg.get("STREAM_HEARTBEAT_S", HEARTBEAT_S)))
+    except BaseException:
+        h.bus.close_stream(stream)
+        raise
+    body = LiveStream(h.bus, feed, opening, request.environ.get(PARK_KEY))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
+    return Response(body, mimetype="text/event-stream", headers=headers)

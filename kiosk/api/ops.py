@@ -17,8 +17,9 @@ bp = Blueprint("ops", __name__)
 
 def init_app(app: Flask, hall) -> None:
     """Attach the health checks and the metrics of ``hall`` to ``app`` and time its requests."""
-    app.extensions["health"] = Health(hall, probe_timeout=app.config.get("HEALTH_PROBE_TIMEOUT", 2.0))
-    metrics = app.extensions["metrics"] = Metrics(hall)
+    app.extensions["health"] = Health(hall, probe_timeout=app.config.get("HEALTH_PROBE_TIMEOUT", 2.0),
+                                      max_streams=app.config.get("MAX_STREAMS"))
+    metrics = app.extensions["metrics"] = Metrics(hall, server=lambda: app.extensions.get("web"))
     app.register_blueprint(bp)
 
     @app.before_request

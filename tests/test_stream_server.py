@@ -1,42 +1,19 @@
-"""Open screens hold no HTTP worker thread: once a live event stream's opening part is sent, waitress hands the
-connection to the one stream writer (kiosk/parking.py, kiosk/live.py). Each test runs the real waitress server
-on loopback with real sockets and checks what a screen or a clerk would notice.
+"""Open screens hold no HTTP worker thread: once a live event stream's opening part is sent, the hall's server
+sends the rest from its event loop (kiosk/web/streams.py). Each test runs the real server on loopback with real
+sockets and checks what a screen or a clerk would notice.
 """
 import contextlib
 import socket
-import threading
 import time
 
-import pytest
 import requests
 
-from kiosk import parking
-from kiosk.server import HallServer
-from test_events_stream import next_of, sse_events
+from kiosk.web import connection
+from test_events_stream import sse_events
 from util import wait_until
 
 API = "/api/v1"
 TIMEOUT = (3, 5)
-
-
-@pytest.fixture
-def serve(hall):
-    """Serve ``hall`` with waitress on a free loopback port: ``serve(threads=2, max_streams=40, **app_config)``
-    returns the server (stopped at the end)."""
-    servers = []
-
-    def start(threads: int = 4, max_streams: int = 40, **app_config) -> HallServer:
-        server = HallServer(hall, "127.0.0.1", 0, threads=threads, max_streams=max_streams)
-        server.app.config.update(app_config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        return server
-
-    yield start
-    for server, thread in servers:
-        server.close()
-        thread.join(5)
 
 
 def open_streams(url: str, count: int, query: str = "") -> list:
@@ -154,7 +131,7 @@ def test_a_stalled_screen_is_cut_off_while_the_others_keep_up(serve, hall, tech,
     issuing tickets. Once it has left more than the limit unread, the server ends its stream (it reconnects when
     it recovers) instead of buffering for it without end; a healthy screen meanwhile gets every event, and the
     API keeps answering."""
-    monkeypatch.setattr(parking, "BEHIND_LIMIT", 16 * 1024)
+    monkeypatch.setattr(connection, "BEHIND_LIMIT", 16 * 1024)
     server = serve()
     with socket.socket() as frozen:
         frozen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -171,3 +148,56 @@ def test_a_stalled_screen_is_cut_off_while_the_others_keep_up(serve, hall, tech,
         got = [e["data"]["ticket"]["number"] for _, e in zip(issued, sse_events(healthy))]
         assert got == issued
         healthy.close()
+
+
+def test_health_says_when_no_screen_can_connect(serve, hall):
+    """Every stream place is taken (3 here): /health stays 200 but says ``degraded`` and names the full places,
+    so a technician sees why a new hall display stays blank; once a screen leaves, it is ``ok`` again."""
+    server = serve(max_streams=3)
+    streams = open_streams(server.url, 3)
+    health = requests.get(f"{server.url}/health", timeout=TIMEOUT)
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+    assert health.json()["streams"] == {"open": 3, "limit": 3}
+    assert any("event-stream places are taken" in p for p in health.json()["problems"])
+    streams[0].close()
+    wait_until(lambda: requests.get(f"{server.url}/health", timeout=TIMEOUT).json()["status"] == "ok")
+    for resp in streams[1:]:
+        resp.close()
+
+
+def test_one_client_cannot_take_every_stream_place(serve, hall):
+    """A client opens event streams from one address until refused: it gets at most its own share (5 here) and
+    then 503 too_many_client_streams, while a hall display at another address still connects."""
+    server = serve(max_streams=40, client_streams=5)
+    mine = []
+    for _ in range(5):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.2", 0))
+        sock.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: hall\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        mine.append(sock)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.2", 0)) as sixth:
+        sixth.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: hall\r\n\r\n")
+        answer = sixth.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 503") and b"too_many_client_streams" in answer
+    display = open_streams(server.url, 1)[0]
+    assert hall.bus.stream_count() == 6
+    display.close()
+    for sock in mine:
+        sock.close()
+    wait_until(lambda: hall.bus.stream_count() == 0)
+
+
+def test_an_http_1_0_client_gets_the_stream_unframed(serve, tech):
+    """An old client speaks HTTP/1.0 (no chunked coding): it gets the events as plain text, and the stream's end
+    is the connection closing."""
+    server = serve(STREAM_MAX_S=1.0)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /api/v1/events?types=called HTTP/1.0\r\nHost: hall\r\n\r\n")
+        requests.post(f"{server.url}{API}/tickets", json={"service": "general"}, timeout=TIMEOUT)
+        requests.post(f"{server.url}{API}/counters/2/next", headers=tech, timeout=TIMEOUT)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding" not in head.lower()
+    assert body.startswith(b"retry: 2000\n\n") and b'"type": "called"' in body
