@@ -1,6 +1,6 @@
 """Printing a ticket through the real driver: from POST /tickets to the printer's first byte and to the cut.
 
-The hall runs in this process behind waitress (the production server) with a ``network`` or ``serial``
+The hall runs in this process behind its production HTTP server (kiosk/web) with a ``network`` or ``serial``
 ticket printer pointing at a virtual printer (loopback TCP, or a pty), so the clock is shared: each decoded
 page carries the time its first byte and its cut arrived. "First byte" is the ticket's first byte after the
 status check (DLE EOT 1, 2, 4 and their answers), so the check is included.
@@ -10,7 +10,6 @@ Target (issue 3): first byte <= 50 ms p99; the whole ticket handed to the port <
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import tempfile
 import threading
@@ -59,8 +58,6 @@ def run(transport: str = "network", n: int = 1000, warmup: int = 100) -> dict:
                     answered.append(done - start)
             client.conn.close()
         finally:
-            # waitress may still wake a closed channel's trigger while shutting down; that is not a result
-            logging.getLogger("waitress").setLevel(logging.CRITICAL)
             server.close()
             thread.join(5)
             hall.stop()

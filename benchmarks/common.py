@@ -1,4 +1,4 @@
-"""Shared benchmark plumbing: a real ``kiosk run`` daemon (waitress) on loopback, HTTP clients, percentiles."""
+"""Shared benchmark plumbing: a real ``kiosk run`` daemon on loopback, HTTP clients, percentiles."""
 from __future__ import annotations
 
 import http.client

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real hall on a temp SQLite file, its Flask client, tokens, and a live waitress server."""
+"""Shared fixtures: a real hall on a temp SQLite file, its Flask client, tokens, and the live production server."""
 from __future__ import annotations
 
 import copy
@@ -101,7 +101,7 @@ def tech(token) -> dict:
 
 @pytest.fixture
 def live(hall):
-    """The hall served by waitress on a free loopback port, in a thread; yields the base URL."""
+    """The hall served by its production server (kiosk/web) on a free loopback port, in a thread; yields the base URL."""
     server = HallServer(hall, "127.0.0.1", 0, threads=16)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,6 +1,6 @@
 """The hall's screens in a real browser (headless Chromium): a customer, a clerk and the hall display.
 
-Each test drives the pages as people would (clicks, keys) against a hall served by waitress, and keeps a
+Each test drives the pages as people would (clicks, keys) against a hall served by its production server, and keeps a
 screenshot of the pages at their target sizes in test-artifacts/screens/.
 """
 from __future__ import annotations
