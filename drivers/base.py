@@ -118,7 +118,7 @@ class Device:
         """Close the device."""
 
     def online(self) -> bool:
-        """Tell whether the device answers."""
+        """Tell whether the device answered when last asked (never waits for it)."""
         return True
 
     def note_error(self, message: str) -> None:
@@ -126,7 +126,8 @@ class Device:
         self.last_error, self.last_error_at = message, time.time()
 
     def state(self) -> dict:
-        """Return what a technician sees in the device list."""
+        """Return what a technician sees in the device list: the last known state, read without waiting for
+        the device (``/health`` and ``/metrics`` read it too, so it must never block)."""
         return {"name": self.name, "kind": self.kind, "type": self.type, "online": self.online(),
                 "last_error": self.last_error, "last_error_at": self.last_error_at}
 
