@@ -268,15 +268,26 @@ class InputDevice(BusDevice):
         self.bus.work.put(lambda: self._run(reply.payload))
 
     def _run(self, payload: bytes) -> None:
+        """Act on one event; whatever goes wrong, the event ends in an outcome (and a dispenser's error signal)."""
         try:
             self.last_result = self.handle(payload)
+            return
         except ValueError as exc:
-            self.note_error(f"bad event: {exc}")
+            message = f"bad event: {exc}"
             log.warning("%s: bad event %s: %s", self.name, payload.hex(" "), exc)
+        except Exception as exc:  # noqa: BLE001 - a press must end in a ticket or an error signal, never in nothing
+            message = f"the event could not be handled: {exc}"
+            log.exception("%s: event %s could not be handled", self.name, payload.hex(" "))
+        self.note_error(message)
+        self.last_result = {"ok": False, "error": {"code": "event_failed", "message": message}}
+        self.refused()
 
     def handle(self, payload: bytes) -> dict:
         """Act on one event's payload; return the outcome shown in the device's state."""
         raise NotImplementedError
+
+    def refused(self) -> None:
+        """Tell the device its event came to nothing (a dispenser lights its error signal)."""
 
     def state(self) -> dict:
         """Add the event count and the last event's outcome."""
@@ -298,6 +309,10 @@ class BusDispenser(InputDevice, Dispenser):
         result = self._handler(self.services[payload[0] - 1])
         self.send(hb.SIGNAL, bytes((0 if result.get("ok") else 1,)))
         return result
+
+    def refused(self) -> None:
+        """Light the error signal: the press gave no ticket."""
+        self.send(hb.SIGNAL, b"\x01")
 
     def _input(self, key: str, value: object) -> bool:
         if key != "press" or isinstance(value, bool) or not isinstance(value, int):
