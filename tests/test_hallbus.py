@@ -289,3 +289,18 @@ def test_press_whose_answer_was_garbled_is_not_lost(client, tech, hall):
     wait_until(lambda: polled_since(client, tech, "dispenser", done))
     assert tickets(hall) == [("A001", "waiting")]
     assert device(client, tech, "dispenser")["virtual"]["signals"] == ["ok"]
+
+
+def test_press_of_a_button_without_a_service_lights_the_error_signal(client, tech, hall):
+    """Situation: the dispenser box has more buttons than its config names services for (two).
+    Action: the box reports a press of button 9 (its own firmware sends TAKE 9 on the next poll).
+    Outcome: no ticket is issued, and the press still ends in the dispenser's error signal (never in nothing);
+    the device list shows the bad event as its last result and error."""
+    from kiosk.drivers import hallbus_frame as hb
+    all_online(client, tech)
+    twin = hall.devices.get("dispenser").virtual.devices[30]
+    twin.queue(hb.TAKE, bytes((9,)))
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["error"])
+    state = device(client, tech, "dispenser")
+    assert state["last_result"]["error"]["code"] == "event_failed" and "no button" in state["last_error"]
+    assert tickets(hall) == []
