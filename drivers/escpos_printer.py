@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 REFRESH_S = 2.0       # an idle printer's status is asked again after this long without a job
 START_WAIT_S = 1.0    # start() waits at most this long for the first status, so the hall starts knowing it
+STOP_WAIT_S = 0.2     # stop() waits this long for an idle status question under way
 LATE_LIMIT = 2        # after an unanswered question, listen at most this many timeouts for the line to go quiet
 
 
@@ -57,6 +58,8 @@ class PortOwner:
         self._backoff = BACKOFF_FIRST
         self._last_logged: str | None = None
         self._open_error = ""
+        self._refreshing = False   # the worker runs its own idle job (nobody waits for it)
+        self.stopping = False
         self._thread = threading.Thread(target=self._run, name=f"printer-{name}", daemon=True)
 
     def start(self) -> None:
@@ -64,10 +67,12 @@ class PortOwner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Finish queued jobs, close the port and end the thread."""
+        """Finish queued jobs, close the port and end the thread. An idle job under way (a silent printer's
+        status question can take twice its timeout) is not waited for: the thread ends after it by itself."""
         if self._thread.is_alive():
+            self.stopping = True
             self._jobs.put(None)
-            self._thread.join(5)
+            self._thread.join(STOP_WAIT_S if self._refreshing else 5)
 
     def call(self, fn: Callable[[Escpos], object], timeout: float) -> object:
         """Run ``fn(port)`` on the worker; raise DeviceError ``printer_timeout`` if it takes over ``timeout``."""
@@ -101,11 +106,14 @@ class PortOwner:
                     future.set_exception(exc)
 
     def _run_idle(self) -> None:
+        self._refreshing = True
         try:
             self._execute(self._idle)
         except DeviceError as exc:
             if self._idle_failed is not None:
                 self._idle_failed(exc)
+        finally:
+            self._refreshing = False
 
     def _execute(self, fn) -> object:
         """Run one job on the open port; every failure comes out as a DeviceError."""
@@ -122,7 +130,7 @@ class PortOwner:
         except Exception as exc:  # noqa: BLE001 - the worker must outlive any driver surprise
             self._close()
             error = DeviceError("printer_failed", f"the ticket printer failed ({exc})")
-            if error.message != self._last_logged:
+            if error.message != self._last_logged and not self.stopping:
                 log.exception("printer job failed")
                 self._last_logged = error.message
             raise error from None
@@ -155,7 +163,7 @@ class PortOwner:
             self._port = None
 
     def _log_once(self, message: str) -> None:
-        if message != self._last_logged:
+        if message != self._last_logged and not self.stopping:   # a port closed under a stop is no news
             log.warning("%s", message)
             self._last_logged = message
 
@@ -204,7 +212,7 @@ class EscposPrinter(Printer):
         if not status.online and status.error:
             self.note_error(status.error)
         problem = status.problem()
-        if problem != before:
+        if problem != before and not self._owner.stopping:
             if problem:
                 log.warning("%s: %s (%s)", self.name, problem, status.error or "as the printer reports")
             else:

@@ -133,3 +133,17 @@ def test_slow_printer_late_paper_out_is_not_taken_for_the_refilled_printer(kiosk
     resp = client.post(f"{API}/tickets", json={"service": "general"})
     assert resp.status_code == 201, resp.json
     assert resp.json["number"] == "A001" and far_end.pages[-1].lines[4] == "A001"
+
+
+def test_silent_printer_does_not_hold_up_stopping(kiosk, virtual):  # noqa: F811
+    """Situation: a network printer that is silent from the start, with a status timeout of 5 s; its worker is
+    in the middle of a status question that nobody waits for (the refresh of its last known state).
+    Action: the devices are stopped (as the hall does on SIGTERM or when a config replaces them).
+    Outcome: the printer is stopped within a second instead of waiting for the question's 5 s."""
+    printer, port = virtual("tcp")
+    printer.set_fault("offline")
+    hall, client, tech = kiosk("network", {"host": port.host, "port": port.port, "timeout": 5.0})
+    assert printer_state(client, tech)["status_age_s"] is None   # its first question is still under way
+    started = time.monotonic()
+    hall.devices.printer.stop()
+    assert time.monotonic() - started < 1.0
