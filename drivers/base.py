@@ -29,6 +29,41 @@ class NotSimulated(Exception):
     """``simulate`` was called on a real device."""
 
 
+class BadSimulation(ValueError):
+    """A simulate action the device does not take. ``code`` is ``bad_simulation`` (a value it does not know, or
+    no action), ``unknown_field`` (a key it does not know; ``details`` has ``field``, its name) or
+    ``one_action`` (two actions in one body; ``details`` has ``actions``, their keys)."""
+
+    def __init__(self, message: str, code: str = "bad_simulation", **details):
+        super().__init__(message)
+        self.message, self.code, self.details = message, code, details
+
+
+Actions = dict[str, tuple[str, ...]]
+"""A device's simulate actions: each action's key, and the keys that may go with it (``{"fault": ("on",)}``)."""
+
+
+def pick_action(action: dict, actions: Actions, device: str) -> str:
+    """The one action a simulate body asks for; raise :class:`BadSimulation` for a key the device does not
+    know, a key that does not go with the action, two actions at once, or none."""
+    takes = " or ".join(f"{key!r}" + (f" (with {', '.join(map(repr, extra))})" if extra else "")
+                        for key, extra in actions.items()) or "no simulate actions"
+    known = set(actions).union(*actions.values())
+    for key in sorted(action):
+        if key not in known:
+            raise BadSimulation(f"Unknown field {key!r}: {device} takes {takes}.", "unknown_field", field=key)
+    asked = sorted(key for key in action if key in actions)
+    if len(asked) > 1:
+        raise BadSimulation(f"One action at a time: {' and '.join(map(repr, asked))} were given together.",
+                            "one_action", actions=asked)
+    if not asked:
+        raise BadSimulation(f"No action given: {device} takes {takes}.")
+    for key in sorted(action):
+        if key != asked[0] and key not in actions[asked[0]]:
+            raise BadSimulation(f"The field {key!r} does not go with {asked[0]!r}.", "unknown_field", field=key)
+    return asked[0]
+
+
 @dataclass
 class PrinterStatus:
     """A ticket printer's state. ``paper`` is ``ok``, ``near_end``, ``out`` or ``unknown``."""
@@ -62,6 +97,8 @@ class Device:
     """
 
     kind = "device"
+    SIMULATE: Actions = {}
+    """The simulate actions this kind of device takes (none: a real device); see :func:`pick_action`."""
 
     def __init__(self, spec: dict):
         self.name = spec["name"]
@@ -81,7 +118,7 @@ class Device:
         """Close the device."""
 
     def online(self) -> bool:
-        """Tell whether the device answers."""
+        """Tell whether the device answered when last asked (never waits for it)."""
         return True
 
     def note_error(self, message: str) -> None:
@@ -89,13 +126,18 @@ class Device:
         self.last_error, self.last_error_at = message, time.time()
 
     def state(self) -> dict:
-        """Return what a technician sees in the device list."""
+        """Return what a technician sees in the device list: the last known state, read without waiting for
+        the device (``/health`` and ``/metrics`` read it too, so it must never block)."""
         return {"name": self.name, "kind": self.kind, "type": self.type, "online": self.online(),
                 "last_error": self.last_error, "last_error_at": self.last_error_at}
 
     def simulate(self, action: dict) -> dict:
         """Apply a simulator action; real devices refuse."""
         raise NotSimulated(f"{self.name} is a real device and cannot be simulated")
+
+    def simulate_action(self, action: dict) -> str:
+        """The key of the one action in ``action`` (checked against :attr:`SIMULATE`)."""
+        return pick_action(action, self.SIMULATE, self.name)
 
 
 class Printer(Device):

@@ -98,34 +98,53 @@ def drain(printer: Escpos) -> None:
             device.settimeout(printer.timeout)
 
 
+def read_some(printer: Escpos, count: int, timeout: float) -> bytes:
+    """Read what has arrived, up to ``count`` bytes (a USB read may give a few more): return as soon as there is
+    something, or ``b""`` when nothing came within ``timeout`` seconds (a USB read waits the port's own
+    timeout)."""
+    device = printer.device
+    if isinstance(device, serial.SerialBase):
+        device.timeout = timeout
+        return device.read(max(1, min(count, device.in_waiting)))
+    if isinstance(device, socket.socket):
+        device.settimeout(timeout)
+        try:
+            chunk = device.recv(count)
+        except socket.timeout:
+            return b""
+        finally:
+            device.settimeout(printer.timeout)
+        if not chunk:
+            raise ConnectionResetError("the printer closed the connection")
+        return chunk
+    try:
+        return bytes(printer._read())
+    except Exception as exc:  # pyusb raises its own timeout error class
+        if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
+            return b""
+        raise
+
+
 def read_reply(printer: Escpos, count: int, timeout: float) -> bytes:
     """Read up to ``count`` answer bytes, waiting at most ``timeout`` seconds in all (less if they come)."""
-    device = printer.device
     deadline = time.monotonic() + timeout
     reply = b""
     while len(reply) < count:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        if isinstance(device, serial.SerialBase):
-            device.timeout = left
-            chunk = device.read(count - len(reply))
-        elif isinstance(device, socket.socket):
-            device.settimeout(left)
-            try:
-                chunk = device.recv(count - len(reply))
-            except socket.timeout:
-                break
-            if not chunk:
-                raise ConnectionResetError("the printer closed the connection")
-        else:
-            try:
-                chunk = bytes(printer._read())
-            except Exception as exc:  # pyusb raises its own timeout error class
-                if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
-                    break
-                raise
-        reply += chunk
-    if isinstance(device, socket.socket):
-        device.settimeout(printer.timeout)
+        reply += read_some(printer, count - len(reply), left)
     return reply
+
+
+def discard_late(printer: Escpos, quiet: float, limit: float) -> tuple[bytes, bool]:
+    """Throw away whatever arrives until nothing has come for ``quiet`` seconds, waiting at most ``limit`` in
+    all. Returns the bytes thrown away and whether the line went quiet (False: it kept talking)."""
+    deadline = time.monotonic() + limit
+    thrown = b""
+    while deadline - time.monotonic() >= quiet:
+        chunk = read_some(printer, 4096, quiet)
+        if not chunk:
+            return thrown, True
+        thrown += chunk
+    return thrown, False

@@ -1,8 +1,21 @@
 """The ticket printer driver: python-escpos over USB, a serial port, the network, or a device file.
 
 One worker thread owns the port (:class:`PortOwner`): status checks, tickets and test pages are jobs on its
-queue, and the caller waits for the answer with a timeout. The port opens on first use and again after it
-fails, with a growing pause between attempts; each distinct error is logged once.
+queue, and the caller waits for the answer with a timeout. The port opens when the worker first asks for the
+status and again after it fails, with a growing pause between attempts; each distinct error is logged once.
+
+The worker also keeps the printer's **last known state**: it asks for the status at start, after every job
+(a ticket ends with a status check) and whenever it has had nothing to do for :data:`REFRESH_S` seconds.
+``state()`` and ``online()`` read that state and its age and never wait for the printer, so ``/health``,
+``/metrics`` and the device list answer at once even when the printer is silent. A ticket still asks the
+printer itself (``status()``) just before it is issued.
+
+**One question at a time.** ESC/POS status answers carry nothing that ties them to a question, so an answer
+that comes after its question timed out could be taken for the answer to the next one. The driver therefore
+throws away what has arrived before each question, and after a question that went unanswered it first waits
+until the line has been quiet for a whole ``timeout`` (throwing away the late answer if it comes) before it
+asks again. An answer up to twice the ``timeout`` late is thus never mistaken for a fresh one; a printer that
+keeps answering late is refused as offline ("answers later than its timeout").
 """
 from __future__ import annotations
 
@@ -11,11 +24,11 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable
+from typing import Callable, cast
 
 from . import escpos_codes as codes
 from .base import DeviceError, Printer, PrinterStatus
-from .escpos_connect import PORT_ERRORS, describe, drain, open_port, read_reply
+from .escpos_connect import PORT_ERRORS, describe, discard_late, drain, open_port, read_reply
 from .escpos_lib import Escpos
 from .text_image import font_problem
 from .ticket_escpos import PaperStyle, test_page_bytes, ticket_bytes
@@ -23,19 +36,30 @@ from .ticket_escpos import PaperStyle, test_page_bytes, ticket_bytes
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+REFRESH_S = 2.0       # an idle printer's status is asked again after this long without a job
+START_WAIT_S = 1.0    # start() waits at most this long for the first status, so the hall starts knowing it
+STOP_WAIT_S = 0.2     # stop() waits this long for an idle status question under way
+LATE_LIMIT = 2        # after an unanswered question, listen at most this many timeouts for the line to go quiet
 
 
 class PortOwner:
-    """A thread that owns one printer port and runs jobs ``fn(port)`` on it, one at a time."""
+    """A thread that owns one printer port and runs jobs ``fn(port)`` on it, one at a time.
 
-    def __init__(self, name: str, opener: Callable[[], Escpos]):
+    With ``idle``, the thread runs ``idle(port)`` at start and whenever no job came for ``idle_s`` seconds;
+    when that fails, ``idle_failed(error)`` is told (both on the worker thread)."""
+
+    def __init__(self, name: str, opener: Callable[[], Escpos], *, idle: Callable[[Escpos], object] | None = None,
+                 idle_failed: Callable[[DeviceError], None] | None = None, idle_s: float = REFRESH_S):
         self._opener = opener
+        self._idle, self._idle_failed, self._idle_s = idle, idle_failed, idle_s
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._port: Escpos | None = None
         self._retry_at = 0.0
         self._backoff = BACKOFF_FIRST
         self._last_logged: str | None = None
         self._open_error = ""
+        self._refreshing = False   # the worker runs its own idle job (nobody waits for it)
+        self.stopping = False
         self._thread = threading.Thread(target=self._run, name=f"printer-{name}", daemon=True)
 
     def start(self) -> None:
@@ -43,10 +67,12 @@ class PortOwner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Finish queued jobs, close the port and end the thread."""
+        """Finish queued jobs, close the port and end the thread. An idle job under way (a silent printer's
+        status question can take twice its timeout) is not waited for: the thread ends after it by itself."""
         if self._thread.is_alive():
+            self.stopping = True
             self._jobs.put(None)
-            self._thread.join(5)
+            self._thread.join(STOP_WAIT_S if self._refreshing else 5)
 
     def call(self, fn: Callable[[Escpos], object], timeout: float) -> object:
         """Run ``fn(port)`` on the worker; raise DeviceError ``printer_timeout`` if it takes over ``timeout``."""
@@ -60,36 +86,63 @@ class PortOwner:
                               f"the ticket printer did not finish within {timeout:g} s") from None
 
     def _run(self) -> None:
+        wait = 0.0   # the first idle job runs at once
         while True:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=wait) if self._idle is not None else self._jobs.get()
+            except queue.Empty:
+                self._run_idle()
+                wait = self._idle_s
+                continue
+            wait = self._idle_s
             if job is None:
                 self._close()
                 return
             fn, future = job
             if future.set_running_or_notify_cancel():
                 try:
-                    future.set_result(fn(self._open()))
-                    self._backoff = BACKOFF_FIRST
-                    self._last_logged = None
+                    future.set_result(self._execute(fn))
                 except DeviceError as exc:
-                    self._log_once(exc.message)
                     future.set_exception(exc)
-                except PORT_ERRORS as exc:
-                    self._close()
-                    error = DeviceError("printer_offline", f"the ticket printer's connection failed ({exc})")
-                    self._log_once(error.message)
-                    future.set_exception(error)
-                except Exception as exc:  # noqa: BLE001 - the worker must outlive any driver surprise
-                    self._close()
-                    log.exception("printer job failed")
-                    future.set_exception(DeviceError("printer_failed", f"the ticket printer failed ({exc})"))
+
+    def _run_idle(self) -> None:
+        self._refreshing = True
+        try:
+            self._execute(self._idle)
+        except DeviceError as exc:
+            if self._idle_failed is not None:
+                self._idle_failed(exc)
+        finally:
+            self._refreshing = False
+
+    def _execute(self, fn) -> object:
+        """Run one job on the open port; every failure comes out as a DeviceError."""
+        try:
+            result = fn(self._open())
+        except DeviceError as exc:
+            self._log_once(exc.message)
+            raise
+        except PORT_ERRORS as exc:
+            self._close()
+            error = DeviceError("printer_offline", f"the ticket printer's connection failed ({exc})")
+            self._log_once(error.message)
+            raise error from None
+        except Exception as exc:  # noqa: BLE001 - the worker must outlive any driver surprise
+            self._close()
+            error = DeviceError("printer_failed", f"the ticket printer failed ({exc})")
+            if error.message != self._last_logged and not self.stopping:
+                log.exception("printer job failed")
+                self._last_logged = error.message
+            raise error from None
+        self._backoff = BACKOFF_FIRST
+        self._last_logged = None
+        return result
 
     def _open(self) -> Escpos:
         if self._port is not None:
             return self._port
-        wait = self._retry_at - time.monotonic()
-        if wait > 0:
-            raise DeviceError("printer_offline", f"{self._open_error}; next try in {wait:.1f} s")
+        if self._retry_at > time.monotonic():
+            raise DeviceError("printer_offline", self._open_error)   # the same words: logged once
         try:
             self._port = self._opener()
         except DeviceError as exc:
@@ -110,7 +163,7 @@ class PortOwner:
             self._port = None
 
     def _log_once(self, message: str) -> None:
-        if message != self._last_logged:
+        if message != self._last_logged and not self.stopping:   # a port closed under a stop is no news
             log.warning("%s", message)
             self._last_logged = message
 
@@ -127,7 +180,12 @@ class EscposPrinter(Printer):
         self.model = opts["model"] or f"ESC/POS {opts['paper_width']} mm ({opts['profile']} profile)"
         self.transport = self.type
         self.last_ticket_at: float | None = None
-        self._owner = PortOwner(self.name, self._open_port)
+        # The last status and when it was learnt (time.monotonic()); None until the printer was first asked.
+        # Replaced whole (one assignment), so a reader on another thread never sees half of it.
+        self._known: tuple[PrinterStatus, float] | None = None
+        self._first_status = threading.Event()
+        self._unanswered = False   # the last question was not answered in full: its answer may still come
+        self._owner = PortOwner(self.name, self._open_port, idle=self._query, idle_failed=self._failed)
 
     def _open_port(self) -> Escpos:
         return open_port(self.transport, self.options, self.style.profile)
@@ -137,22 +195,76 @@ class EscposPrinter(Printer):
         return describe(self.transport, self.options)
 
     def start(self) -> None:
-        """Start the worker that owns the port (the port opens on first use)."""
+        """Start the worker that owns the port; wait briefly for its first status (the port opens then)."""
         self._owner.start()
+        self._first_status.wait(min(START_WAIT_S, self.options["timeout"] + 0.5))
 
     def stop(self) -> None:
         """Close the port and stop the worker."""
         self._owner.stop()
 
+    # -- the last known state -------------------------------------------------------------------------------
+    def _remember(self, status: PrinterStatus) -> PrinterStatus:
+        """Keep ``status`` as the last known state; log a change of what is wrong once."""
+        before = self._known[0].problem() if self._known else ""
+        self._known = (status, time.monotonic())
+        self._first_status.set()
+        if not status.online and status.error:
+            self.note_error(status.error)
+        problem = status.problem()
+        if problem != before and not self._owner.stopping:
+            if problem:
+                log.warning("%s: %s (%s)", self.name, problem, status.error or "as the printer reports")
+            else:
+                log.info("%s: the ticket printer is ready", self.name)
+        return status
+
+    def _failed(self, error: DeviceError) -> None:
+        self._remember(PrinterStatus(online=False, paper="unknown", error=error.message))
+
+    def last_status(self) -> tuple[PrinterStatus, float | None]:
+        """The last known status and its age in seconds, without asking the printer (never waits).
+
+        Before the printer has been asked once, the status is offline with paper ``unknown`` and the age None.
+        """
+        problem = self._font_problem()
+        if problem:
+            return PrinterStatus(online=False, paper="unknown", error=problem), 0.0
+        known = self._known
+        if known is None:
+            return PrinterStatus(online=False, paper="unknown"), None
+        return known[0], time.monotonic() - known[1]
+
+    def _font_problem(self) -> str | None:
+        """Why Chinese lines cannot be printed (they are printed as images and the font is missing)."""
+        images = self.style.encoding not in codes.CHINESE_ENCODINGS
+        return font_problem(self.style.font) if images else None
+
     # -- jobs that run on the worker ----------------------------------------------------------------------
     def _query(self, port: Escpos) -> PrinterStatus:
         if self.transport == "file":   # a device file is write-only: no status answers
-            return PrinterStatus(online=True, paper="unknown")
+            return self._remember(PrinterStatus(online=True, paper="unknown"))
+        timeout = self.options["timeout"]
         drain(port)
+        late = b""
+        if self._unanswered:   # its answer may still be on its way: let it come and go before asking again
+            late, quiet = discard_late(port, timeout, LATE_LIMIT * timeout)
+            if late:
+                self.traffic.debug("late status answer thrown away: %s", late.hex(" "))
+            if not quiet:
+                return self._remember(self._late(timeout))
+        self._unanswered = True
         port._raw(codes.status_query())
-        reply = read_reply(port, 3, self.options["timeout"])
+        reply = read_reply(port, 3, timeout)
+        self._unanswered = len(reply) < 3
         self.traffic.debug("status answer %s", reply.hex(" "))  # raw traffic: kiosk.traffic.<device name>
-        return codes.parse_status(reply)
+        status = self._late(timeout) if late and self._unanswered else codes.parse_status(reply)
+        return self._remember(status)
+
+    @staticmethod
+    def _late(timeout: float) -> PrinterStatus:
+        return PrinterStatus(online=False, paper="unknown",
+                             error=f"the ticket printer answers later than its timeout ({timeout:g} s)")
 
     def _send(self, port: Escpos, data: bytes) -> None:
         self.traffic.debug("sends %d bytes: %r", len(data), data)
@@ -164,25 +276,26 @@ class EscposPrinter(Printer):
     # -- the Printer interface ------------------------------------------------------------------------------
     def status(self) -> PrinterStatus:
         """Ask the printer now (``DLE EOT`` 1, 2, 4); no answer within the timeout counts as offline."""
-        images = self.style.encoding not in codes.CHINESE_ENCODINGS   # Chinese lines are printed as images
-        problem = font_problem(self.style.font) if images else None
+        problem = self._font_problem()
         if problem:   # it could not print a Chinese line: not ready, and the technician is told why
             self.note_error(problem)
             return PrinterStatus(online=False, paper="unknown", error=problem)
         try:
-            status = self._owner.call(self._query, self.options["timeout"] + 1.0)
+            return cast(PrinterStatus, self._owner.call(self._query, self.options["timeout"] + 1.0))
         except DeviceError as exc:
-            status = PrinterStatus(online=False, paper="unknown", error=exc.message)
-        if not status.online and status.error:
-            self.note_error(status.error)
-        return status
+            return self._remember(PrinterStatus(online=False, paper="unknown", error=exc.message))
 
     def online(self) -> bool:
-        """True when the printer answers now."""
-        return self.status().online
+        """True when the printer answered its last status question (never waits)."""
+        return self.last_status()[0].online
 
     def _print(self, data: bytes) -> None:
-        self._owner.call(lambda port: self._send(port, data), self.options["print_timeout"])
+        try:
+            self._owner.call(lambda port: self._send(port, data), self.options["print_timeout"])
+        except DeviceError as exc:
+            if exc.code == "printer_offline":   # the connection failed while printing
+                self._failed(exc)
+            raise
 
     def print_ticket(self, layout) -> None:
         """Print one ticket; raise DeviceError when the printer fails or stops while printing."""
@@ -197,10 +310,12 @@ class EscposPrinter(Printer):
         self._print(test_page_bytes(self.model, self.style))
 
     def state(self) -> dict:
-        """Add model, port, paper, cover and the last ticket's time to the device list entry."""
-        status = self.status()
+        """The device list entry from the last known status (never waits): model, port, paper, cover, the
+        status's age (``status_age_s``, None before the first answer) and the last ticket's time."""
+        status, age = self.last_status()
         warning = "paper near its end: load a new roll soon" if status.paper == "near_end" else None
         return {"name": self.name, "kind": self.kind, "type": self.type, "online": status.online,
                 "last_error": self.last_error, "last_error_at": self.last_error_at, "model": self.model,
                 "port": self.port_name(), "paper": status.paper, "cover_open": status.cover_open,
-                "warning": warning, "last_ticket_at": self.last_ticket_at}
+                "warning": warning, "status_age_s": None if age is None else round(age, 1),
+                "last_ticket_at": self.last_ticket_at}

@@ -18,7 +18,7 @@ from serial.tools import list_ports
 from ..display.texts import DisplayText
 from ..schema import Field, Section
 from . import hallbus_frame as hb, proto_led485, proto_strip
-from .base import Device, DeviceError, Dispenser, Display
+from .base import BadSimulation, Device, DeviceError, Dispenser, Display
 from .hallbus_master import Bus
 from .hallbus_virtual import FAULTS, VirtualBus, VirtualDevice
 
@@ -69,9 +69,9 @@ class BusPool:
             else:
                 opener = lambda: serial.serial_for_url(  # noqa: E731
                     find_usb_port(cfg["usb"]) if cfg["usb"] else cfg["port"], baudrate=cfg["baud"], timeout=0)
-            self.buses[name] = Bus(name, opener, baud=cfg["baud"], timeout_s=cfg["timeout_ms"] / 1000, retries=cfg["retries"],
-                                   offline_after=cfg["offline_after"], ping_s=cfg["ping_ms"] / 1000,
-                                   poll_s=cfg["poll_ms"] / 1000)
+            self.buses[name] = Bus(name, opener, baud=cfg["baud"], timeout_s=cfg["timeout_ms"] / 1000,
+                                   retries=cfg["retries"], offline_after=cfg["offline_after"],
+                                   ping_s=cfg["ping_ms"] / 1000, poll_s=cfg["poll_ms"] / 1000)
         return self.buses[name]
 
     def start(self) -> None:
@@ -160,27 +160,31 @@ class BusDevice(Device):
             raise NotImplementedError
         return self.virtual.devices[self.address]
 
+    SIMULATE = {"fault": ("on",), "unplugged": (), "adapter_unplugged": ()}
+    INPUT_HELP = ""
+
     def simulate(self, action: dict) -> dict:
         """On a virtual bus: ``{"fault": silent|garbled|unplugged, "on": bool}``, ``{"unplugged": bool}``,
         ``{"adapter_unplugged": bool}``, or the device's own input (see subclasses)."""
         if self.virtual is None:
             return super().simulate(action)
-        if isinstance(action.get("unplugged"), bool):
-            self._twin().set_fault("unplugged", action["unplugged"])
-        elif isinstance(action.get("adapter_unplugged"), bool):
-            self.virtual.set_unplugged(action["adapter_unplugged"])
-        elif action.get("fault") in FAULTS and isinstance(action.get("on", True), bool):
-            self._twin().set_fault(action["fault"], action.get("on", True))
-        elif not self._input(action):
-            raise ValueError(f"a virtual bus device takes {{\"fault\": one of {', '.join(FAULTS)}, \"on\": bool}}, "
-                             "{\"unplugged\": bool}, {\"adapter_unplugged\": bool}" + self.INPUT_HELP)
+        key = self.simulate_action(action)
+        value, on = action[key], action.get("on", True)
+        if key in ("unplugged", "adapter_unplugged") and isinstance(value, bool):
+            if key == "unplugged":
+                self._twin().set_fault("unplugged", value)
+            else:
+                self.virtual.set_unplugged(value)
+        elif key == "fault" and value in FAULTS and isinstance(on, bool):
+            self._twin().set_fault(value, on)
+        elif not self._input(key, value):
+            raise BadSimulation(f"a virtual bus device takes {{\"fault\": one of {', '.join(FAULTS)}, \"on\": bool}}, "
+                                "{\"unplugged\": bool}, {\"adapter_unplugged\": bool}" + self.INPUT_HELP)
         self.bus.kick()
         return self.state()
 
-    INPUT_HELP = ""
-
-    def _input(self, action: dict) -> bool:
-        """Queue a button press on the virtual twin; False when the action is not one."""
+    def _input(self, key: str, value: object) -> bool:
+        """Queue the input ``{key: value}`` (a button press) on the virtual twin; False when it is not one."""
         return False
 
 
@@ -264,15 +268,26 @@ class InputDevice(BusDevice):
         self.bus.work.put(lambda: self._run(reply.payload))
 
     def _run(self, payload: bytes) -> None:
+        """Act on one event; whatever goes wrong, the event ends in an outcome (and a dispenser's error signal)."""
         try:
             self.last_result = self.handle(payload)
+            return
         except ValueError as exc:
-            self.note_error(f"bad event: {exc}")
+            message = f"bad event: {exc}"
             log.warning("%s: bad event %s: %s", self.name, payload.hex(" "), exc)
+        except Exception as exc:  # noqa: BLE001 - a press must end in a ticket or an error signal, never in nothing
+            message = f"the event could not be handled: {exc}"
+            log.exception("%s: event %s could not be handled", self.name, payload.hex(" "))
+        self.note_error(message)
+        self.last_result = {"ok": False, "error": {"code": "event_failed", "message": message}}
+        self.refused()
 
     def handle(self, payload: bytes) -> dict:
         """Act on one event's payload; return the outcome shown in the device's state."""
         raise NotImplementedError
+
+    def refused(self) -> None:
+        """Tell the device its event came to nothing (a dispenser lights its error signal)."""
 
     def state(self) -> dict:
         """Add the event count and the last event's outcome."""
@@ -284,6 +299,7 @@ class BusDispenser(InputDevice, Dispenser):
     """Ticket buttons: TAKE(button) issues a ticket through the kiosk's path, then signals ok or error."""
 
     EVENT = hb.TAKE
+    SIMULATE = {**BusDevice.SIMULATE, "press": ()}
     INPUT_HELP = ", or {\"press\": button number}"
 
     def handle(self, payload: bytes) -> dict:
@@ -294,11 +310,16 @@ class BusDispenser(InputDevice, Dispenser):
         self.send(hb.SIGNAL, bytes((0 if result.get("ok") else 1,)))
         return result
 
-    def _input(self, action: dict) -> bool:
-        button = action.get("press")
-        if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= len(self.services):
+    def refused(self) -> None:
+        """Light the error signal: the press gave no ticket."""
+        self.send(hb.SIGNAL, b"\x01")
+
+    def _input(self, key: str, value: object) -> bool:
+        if key != "press" or isinstance(value, bool) or not isinstance(value, int):
             return False
-        self._twin().queue(hb.TAKE, bytes((button,)))
+        if not 1 <= value <= len(self.services):
+            return False
+        self._twin().queue(hb.TAKE, bytes((value,)))
         return True
 
     def state(self) -> dict:
@@ -329,12 +350,13 @@ class BusKeypad(CounterInput):
 
     EVENT = hb.KEY
     poll_factor = 8  # a clerk does not notice 400 ms; a waiting customer at the dispenser comes first
+    SIMULATE = {**BusDevice.SIMULATE, "key": ()}
     INPUT_HELP = ", or {\"key\": next|recall|no-show|pause|resume}"
 
-    def _input(self, action: dict) -> bool:
-        if action.get("key") not in hb.KEY_CODES:
+    def _input(self, key: str, value: object) -> bool:
+        if key != "key" or value not in hb.KEY_CODES:
             return False
-        self._twin().queue(hb.KEY, hb.counter_event(self.counter, hb.KEY_CODES[action["key"]]))
+        self._twin().queue(hb.KEY, hb.counter_event(self.counter, hb.KEY_CODES[value]))
         return True
 
 
@@ -343,13 +365,13 @@ class BusEvaluator(CounterInput):
 
     EVENT = hb.RATING
     poll_factor = 20
+    SIMULATE = {**BusDevice.SIMULATE, "rate": ()}
     INPUT_HELP = ", or {\"rate\": 1..5}"
 
-    def _input(self, action: dict) -> bool:
-        score = action.get("rate")
-        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+    def _input(self, key: str, value: object) -> bool:
+        if key != "rate" or isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
             return False
-        self._twin().queue(hb.RATING, hb.counter_event(self.counter, score))
+        self._twin().queue(hb.RATING, hb.counter_event(self.counter, value))
         return True
 
 

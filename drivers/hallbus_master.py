@@ -4,10 +4,17 @@ Half duplex: the master sends a request to one address and waits (``timeout_s`` 
 for the reply before anything else goes on the wire. A member's waiting command (a display's new text, a
 dispenser's error signal) goes first; otherwise the most overdue poll: input devices are polled (PING; they
 answer with a KEY/TAKE/RATING event or a plain ACK) every ``poll_s`` times their ``poll_factor`` (dispensers
-most often), and displays are pinged every ``ping_s`` so an unplugged one is noticed. A member that misses ``offline_after`` requests in a
-row (after ``retries`` retries each) is offline until it answers again; then it is sent its state anew. When the
-port itself fails (adapter unplugged), the master closes it, marks every member offline and reopens it forever
-with a doubling backoff, logging each distinct error once.
+most often), and displays are pinged every ``ping_s`` so an unplugged one is noticed. A member that misses
+``offline_after`` requests in a row (after ``retries`` retries each) is offline until it answers again; then it
+is sent its state anew. When the port itself fails (adapter unplugged), the master closes it, marks every
+member offline and reopens it forever with a doubling backoff, logging each distinct error once.
+
+**No event is lost.** Each member has its own SEQ, counting up by one per new request. A request that got no
+reply (every retry failed, or the port failed meanwhile) stays the member's *unanswered* request: at the
+member's next poll it is sent again, with the same SEQ, before anything new goes to that member. A device
+answers a repeated SEQ with the answer it gave last, so an event (a button press) it already handed out on a
+reply that never arrived comes again instead of vanishing; and the answer that brings a member back online is
+handled like any other (its event is not dropped).
 
 A member with ``answers = False`` (a vendor's output-only display) is written to without waiting for a reply,
 then the line is left quiet for the frame's wire time and 4 characters more; it is never pinged, and it counts
@@ -31,6 +38,7 @@ log = logging.getLogger(__name__)
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.05, 5.0
 INFINITY = float("inf")
 QUIET_CHARS = 4  # the line stays quiet this long after a frame nobody answers (Modbus asks 3.5)
+Request = tuple[int, bytes, int]  # command, payload, SEQ
 
 
 class Member(Protocol):
@@ -76,7 +84,8 @@ class Bus:
         self._thread: threading.Thread | None = None
         self._port = None
         self._decoder = Decoder()
-        self._seq = 0
+        self._seqs: dict[int, int] = {}  # the last SEQ used for each address
+        self._unanswered: dict[int, Request] = {}  # per address: the request to send again before anything new
         self.work: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
 
@@ -142,13 +151,13 @@ class Bus:
         """Do the most urgent thing once: a member's waiting command (a display's new text) before any poll,
         else the poll or ping that is most overdue. Return True when something was sent."""
         for addr, member in list(self.members.items()):
-            if not self.stats[addr]["online"]:
-                continue
+            if not self.stats[addr]["online"] or addr in self._unanswered:
+                continue  # an unanswered request goes again at the member's next poll, before anything new
             if not member.answers and (raw := member.next_bytes()) is not None:
                 self._write_only(member, raw)
                 return True
             if member.answers and (request := member.next_request()) is not None:
-                self._transact(member, *request)
+                self._transact(member, self._new_request(member, *request))
                 return True
         now = time.monotonic()
         due = [(stats["next_ping"], addr) for addr, stats in self.stats.items() if stats["next_ping"] <= now]
@@ -157,21 +166,29 @@ class Bus:
         member = self.members[min(due)[1]]
         every = self.poll_s * member.poll_factor if member.polled else self.ping_s
         self.stats[member.address]["next_ping"] = now + every
-        self._transact(member, PING, b"")
+        self._transact(member, self._unanswered.get(member.address) or self._new_request(member, PING, b""))
         return True
 
-    def _transact(self, member: Member, cmd: int, payload: bytes) -> None:
-        """Send one request and wait for its reply, retrying; update the member's online state."""
+    def _new_request(self, member: Member, cmd: int, payload: bytes) -> Request:
+        """A request with the member's next SEQ (so two requests in a row to one device never share one)."""
+        seq = self._seqs[member.address] = (self._seqs.get(member.address, 0) + 1) & 0xFF
+        return cmd, payload, seq
+
+    def _transact(self, member: Member, request: Request) -> None:
+        """Send one request and wait for its reply, retrying; update the member's online state. Until a reply
+        comes (even if the port fails meanwhile), the request stays the member's unanswered one."""
         stats = self.stats[member.address]
-        self._seq = (self._seq + 1) & 0xFF
-        raw = encode(Frame(member.address, cmd, self._seq, payload))
+        cmd, payload, seq = request
+        self._unanswered[member.address] = request
+        raw = encode(Frame(member.address, cmd, seq, payload))
         for _attempt in range(1 + self.retries):
             self._port.reset_input_buffer()
             self._decoder = Decoder()
             self._port.write(raw)
             member.traffic.debug("-> %s", raw.hex(" "))
-            reply = self._read_reply(member, self._seq, self.timeout_s + self.wire_time(len(raw) + OVERHEAD))
+            reply = self._read_reply(member, seq, self.timeout_s + self.wire_time(len(raw) + OVERHEAD))
             if reply is not None:
+                del self._unanswered[member.address]
                 if reply.cmd == NAK:
                     stats["naks"] += 1
                 stats["missed"] = 0
@@ -179,11 +196,8 @@ class Bus:
                 if not stats["online"]:
                     stats["online"] = True
                     log.info("bus %s: %s at address %d answers", self.name, member.name, member.address)
-                    member.set_online(True)
-                    if cmd == PING:
-                        self._note_asked(member.address)
-                        return  # it came back: its state goes out in the next round
-                member.on_reply(cmd, reply)
+                    member.set_online(True)  # a display is sent its text anew in the next round
+                member.on_reply(cmd, reply)  # also the reply that brought it back: it may carry a press
                 self._note_asked(member.address)
                 return
         self._note_asked(member.address)

@@ -7,11 +7,24 @@ from __future__ import annotations
 import collections
 import time
 
-from .base import DeviceError, Dispenser, Display, Printer, PrinterStatus, Speech
+from .base import BadSimulation, DeviceError, Dispenser, Display, Printer, PrinterStatus, Speech
 from ..display.spoken import Announcement
 from ..display.texts import DisplayText
 
 KEEP = 200  # how many printed tickets / announcements a simulator remembers
+
+
+def printer_fault(printer: Printer, action: dict, faults: tuple[str, ...]) -> tuple[str | None, bool]:
+    """Read a printer simulator's ``{"fault": NAME, "on": bool}`` (the fault and on) or ``{"clear": true}``
+    (None and True); raise BadSimulation for anything else."""
+    key = printer.simulate_action(action)
+    on = action.get("on", True)
+    if key == "clear" and action["clear"] is True:
+        return None, True
+    if key == "fault" and action["fault"] in faults and isinstance(on, bool):
+        return action["fault"], on
+    raise BadSimulation(f"a {printer.type} printer takes {{\"fault\": one of {', '.join(faults)}, \"on\": true|false}} "
+                        "or {\"clear\": true}")
 
 
 class SimulatedPrinter(Printer):
@@ -19,6 +32,7 @@ class SimulatedPrinter(Printer):
     ``cover_open``, ``fail_during_print``."""
 
     FAULTS = ("paper_out", "paper_near_end", "offline", "cover_open", "fail_during_print")
+    SIMULATE = {"fault": ("on",), "clear": ()}
 
     def __init__(self, spec: dict):
         super().__init__(spec)
@@ -68,19 +82,19 @@ class SimulatedPrinter(Printer):
 
     def simulate(self, action: dict) -> dict:
         """``{"fault": NAME, "on": true|false}`` or ``{"clear": true}``."""
+        fault, on = printer_fault(self, action, self.FAULTS)
         with self._lock:
-            if action.get("clear"):
+            if fault is None:
                 self.faults.clear()
-            elif action.get("fault") in self.FAULTS:
-                (self.faults.add if action.get("on", True) else self.faults.discard)(action["fault"])
             else:
-                raise ValueError(f"a simulated printer takes {{\"fault\": one of {', '.join(self.FAULTS)}}} "
-                                 "or {\"clear\": true}")
+                (self.faults.add if on else self.faults.discard)(fault)
         return self.state()
 
 
 class SimulatedDisplay(Display):
     """A display that keeps what it shows; fault: ``unplugged`` (it then shows nothing new)."""
+
+    SIMULATE = {"unplugged": ()}
 
     def __init__(self, spec: dict):
         super().__init__(spec)
@@ -109,8 +123,9 @@ class SimulatedDisplay(Display):
 
     def simulate(self, action: dict) -> dict:
         """``{"unplugged": true|false}``."""
-        if not isinstance(action.get("unplugged"), bool):
-            raise ValueError("a simulated display takes {\"unplugged\": true|false}")
+        self.simulate_action(action)
+        if not isinstance(action["unplugged"], bool):
+            raise BadSimulation("a simulated display takes {\"unplugged\": true|false}")
         self.unplugged = action["unplugged"]
         return self.state()
 
@@ -129,7 +144,8 @@ class SimulatedSpeech(Speech):
 
     def simulate(self, action: dict) -> dict:
         """A simulated voice has no faults or buttons: every action is refused as not understood."""
-        raise ValueError("a simulated voice takes no simulate actions (use POST /devices/<name>/test)")
+        self.simulate_action(action)   # it takes none, so this always refuses
+        return self.state()
 
     def state(self) -> dict:
         """Add the announcements kept."""
@@ -140,6 +156,8 @@ class SimulatedSpeech(Speech):
 class SimulatedDispenser(Dispenser):
     """A button box whose buttons are pressed through ``simulate({"press": N})`` (1-based)."""
 
+    SIMULATE = {"press": ()}
+
     def __init__(self, spec: dict):
         super().__init__(spec)
         self.presses = 0
@@ -147,9 +165,10 @@ class SimulatedDispenser(Dispenser):
 
     def simulate(self, action: dict) -> dict:
         """Press button N: issue a ticket for its service through the kiosk's path; return the outcome."""
-        button = action.get("press")
+        self.simulate_action(action)
+        button = action["press"]
         if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= len(self.services):
-            raise ValueError(f"a simulated dispenser takes {{\"press\": 1..{len(self.services)}}}")
+            raise BadSimulation(f"a simulated dispenser takes {{\"press\": 1..{len(self.services)}}}")
         if self._handler is None:
             raise DeviceError("not_ready", "the dispenser is not connected to the queue yet")
         self.presses += 1

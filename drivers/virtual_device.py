@@ -7,16 +7,23 @@ decoded tickets are in :attr:`printed` and in the device list.
 """
 from __future__ import annotations
 
+from .base import BadSimulation
 from .escpos_printer import EscposPrinter
+from .simulated import printer_fault
 from .virtual_printer import FAULTS, PtyPort, TcpPort, VirtualPrinter
+
+MAX_DELAY_S = 60.0
 
 
 class VirtualEscposPrinter(EscposPrinter):
     """An :class:`EscposPrinter` wired to its own virtual printer."""
 
+    SIMULATE = {"fault": ("on", "delay_s"), "clear": ()}
+
     def __init__(self, spec: dict):
         super().__init__(spec)
         self.virtual = VirtualPrinter(self.style.encoding)
+        self.virtual.answer_delay_s = 1.5 * self.options["timeout"]   # late, yet within what the driver sorts out
         self._port: TcpPort | PtyPort | None = None
         self.transport = spec["options"]["transport"]
         self.model = self.options["model"] or "virtual ESC/POS printer"
@@ -46,15 +53,24 @@ class VirtualEscposPrinter(EscposPrinter):
         """Add the virtual printer's faults and what it printed last."""
         pages = self.virtual.pages
         return {**super().state(), "faults": sorted(self.virtual.faults), "printed": len(pages),
-                "last_printed": pages[-1].text if pages else None}
+                "last_printed": pages[-1].text if pages else None,
+                "answer_delay_s": self.virtual.answer_delay_s if "slow_answers" in self.virtual.faults else None}
 
     def simulate(self, action: dict) -> dict:
-        """``{"fault": NAME, "on": true|false}`` or ``{"clear": true}``."""
-        if action.get("clear") is True:
+        """``{"fault": NAME, "on": true|false}`` or ``{"clear": true}``; ``slow_answers`` also takes
+        ``"delay_s"``: how late each status answer comes (default 1.5 times the driver's ``timeout``).
+
+        The answer is the state the driver reads from the printer right after the change (it asks, as before a
+        ticket), so it shows the fault at once."""
+        fault, on = printer_fault(self, action, FAULTS)
+        delay = action.get("delay_s")
+        if delay is not None and (fault != "slow_answers" or isinstance(delay, bool)
+                                  or not isinstance(delay, (int, float)) or not 0 < delay <= MAX_DELAY_S):
+            raise BadSimulation(f"\"delay_s\" goes with the fault slow_answers: seconds, more than 0 and at most "
+                                f"{MAX_DELAY_S:g}", field="delay_s")
+        if fault is None:
             self.virtual.clear()
-        elif action.get("fault") in FAULTS and isinstance(action.get("on", True), bool):
-            self.virtual.set_fault(action["fault"], action.get("on", True))
         else:
-            raise ValueError(f"a virtual printer takes {{\"fault\": one of {', '.join(FAULTS)}, \"on\": true|false}} "
-                             "or {\"clear\": true}")
+            self.virtual.set_fault(fault, on, delay)
+        self.status()
         return self.state()

@@ -2,7 +2,9 @@
 
 It decodes what it receives (:mod:`.escpos_decode`), keeps the cut pages, and answers ``DLE EOT n`` with the
 state a test or a technician set: paper out, paper near end, cover open, offline (it then stays silent, as an
-unplugged printer does), or paper running out in the middle of the next ticket. The real driver talks to it
+unplugged printer does), paper running out in the middle of the next ticket, or slow answers (each status
+answer is sent :attr:`VirtualPrinter.answer_delay_s` after its request, telling the state at the time of the
+request, as a printer busy with something else does). The real driver talks to it
 exactly as to a printer, so tests and the demo hall exercise python-escpos, pyserial and sockets for real.
 """
 from __future__ import annotations
@@ -15,13 +17,15 @@ import socket
 import threading
 import time
 import tty
+from typing import Callable
 
 from . import escpos_codes as codes
 from .escpos_decode import Decoder, Page
 
 log = logging.getLogger(__name__)
 KEEP = 200   # how many printed pages the virtual printer remembers
-FAULTS = ("paper_out", "paper_near_end", "offline", "cover_open", "fail_during_print")
+FAULTS = ("paper_out", "paper_near_end", "offline", "cover_open", "fail_during_print", "slow_answers")
+DEFAULT_DELAY_S = 1.0
 
 
 class VirtualPrinter:
@@ -33,6 +37,7 @@ class VirtualPrinter:
         self.pages: collections.deque[Page] = collections.deque(maxlen=KEEP)
         self.ran_out_mid_ticket = False
         self.received = 0
+        self.answer_delay_s = DEFAULT_DELAY_S   # how late status answers come while "slow_answers" is on
         self._decoders: dict[object, Decoder] = {}
         self._page_started: dict[object, float] = {}
         self._lock = threading.Lock()
@@ -50,12 +55,15 @@ class VirtualPrinter:
         with self._lock:
             return [cmd for decoder in self._decoders.values() for cmd in decoder.unknown]
 
-    def set_fault(self, name: str, on: bool = True) -> None:
-        """Switch a fault on or off (``fail_during_print`` runs the paper out during the next ticket)."""
+    def set_fault(self, name: str, on: bool = True, delay_s: float | None = None) -> None:
+        """Switch a fault on or off (``fail_during_print`` runs the paper out during the next ticket;
+        ``slow_answers`` sends each status answer ``delay_s`` seconds late)."""
         if name not in FAULTS:
             raise ValueError(name)
         with self._lock:
             (self.faults.add if on else self.faults.discard)(name)
+            if delay_s is not None:
+                self.answer_delay_s = delay_s
             if name == "fail_during_print" and not on:
                 self.ran_out_mid_ticket = False
 
@@ -65,8 +73,11 @@ class VirtualPrinter:
             self.faults.clear()
             self.ran_out_mid_ticket = False
 
-    def receive(self, data: bytes, channel: object = None) -> bytes:
-        """Take bytes from one connection (``channel``); return the status answers to send back."""
+    def receive(self, data: bytes, channel: object = None, send_late: Callable[[bytes], None] | None = None) -> bytes:
+        """Take bytes from one connection (``channel``); return the status answers to send back now.
+
+        While ``slow_answers`` is on, the answers are instead handed to ``send_late`` after the delay (on a
+        timer thread), and nothing is returned."""
         now = time.perf_counter()
         with self._lock:
             self.received += len(data)
@@ -86,7 +97,13 @@ class VirtualPrinter:
             if "offline" in self.faults:
                 return b""
             state = self.status()
-            return b"".join(codes.status_answer(n, **state) for n in decoded.status_requests)
+            answers = b"".join(codes.status_answer(n, **state) for n in decoded.status_requests)
+            if answers and "slow_answers" in self.faults and send_late is not None:
+                timer = threading.Timer(self.answer_delay_s, send_late, (answers,))
+                timer.daemon = True
+                timer.start()
+                return b""
+            return answers
 
     def forget(self, channel: object) -> None:
         """Drop a closed connection's half-received command."""
@@ -130,11 +147,18 @@ class TcpPort:
                     break
                 if not data:
                     break
-                reply = self.printer.receive(data, conn)
+                reply = self.printer.receive(data, conn, lambda late: self._send_late(conn, late))
                 if reply:
                     conn.sendall(reply)
         self._conns.discard(conn)
         self.printer.forget(conn)
+
+    @staticmethod
+    def _send_late(conn: socket.socket, data: bytes) -> None:
+        try:
+            conn.sendall(data)
+        except OSError:   # the driver hung up meanwhile: the late answer goes nowhere, as on a real printer
+            pass
 
     def close(self) -> None:
         """Stop listening and drop open connections (like a printer switched off)."""
@@ -161,6 +185,8 @@ class PtyPort:
         tty.setraw(self._slave)     # no echo, no newline translation: a byte-clean line like a serial cable
         self.path = os.ttyname(self._slave)
         self._stop_r, self._stop_w = os.pipe()
+        self._write_lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._serve, name="virtual-printer-pty", daemon=True)
         self._thread.start()
 
@@ -173,13 +199,23 @@ class PtyPort:
                 data = os.read(self._master, 65536)
             except OSError:
                 return
-            reply = self.printer.receive(data, self)
+            reply = self.printer.receive(data, self, self._send_late)
             if reply:
                 os.write(self._master, reply)
+
+    def _send_late(self, data: bytes) -> None:
+        with self._write_lock:   # never write to a closed descriptor (its number may belong to a new file)
+            if not self._closed:
+                try:
+                    os.write(self._master, data)
+                except OSError:   # nobody holds the other end any more
+                    pass
 
     def close(self) -> None:
         """Stop serving and close both ends of the pty."""
         os.write(self._stop_w, b"x")
         self._thread.join(2)
-        for fd in (self._master, self._slave, self._stop_r, self._stop_w):
-            os.close(fd)
+        with self._write_lock:
+            self._closed = True
+            for fd in (self._master, self._slave, self._stop_r, self._stop_w):
+                os.close(fd)

@@ -10,6 +10,9 @@ The answer's ``status`` is one of three:
   ``problems`` (a device offline or out of paper, and so on). A restart would not help (it does not load paper),
   so the watchdog goes on being fed;
 * ``unhealthy`` (503) — the queue writer or the event fan-out does not move; a restart can help them.
+
+Devices are judged from their last known state (``Device.state()`` never waits for a device), so a silent
+printer with a long timeout cannot hold up the answer or starve the watchdog.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ def _probe_writer(tx) -> None:
 def device_problem(state: dict) -> str | None:
     """Say in words what is wrong with a device from its ``state()`` dict (None when nothing is)."""
     name = state.get("name", "?")
+    if "status_age_s" in state and state["status_age_s"] is None:
+        return f"device {name} has not answered yet"
     if not state.get("online", True):
         return f"device {name} is offline"
     if state.get("paper") == "out":

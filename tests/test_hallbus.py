@@ -3,6 +3,7 @@ protocol's bytes (drivers/hallbus_virtual.py), driven through the API like a tec
 
 The bus runs on its own thread; checks wait with ``wait_until`` (no timed assertions)."""
 import logging
+import time
 
 import pytest
 
@@ -207,3 +208,99 @@ def test_bad_simulation_is_400(client, tech, name, action):
     resp = client.post(f"{API}/devices/{name}/simulate", json=action, headers=tech)
     assert resp.status_code == 400 and resp.json["error"]["code"] == "bad_simulation"
     assert device(client, tech, name)["virtual"]["pending_events"] == 0
+
+
+# -- presses while a device is offline: each ends in exactly one outcome ------------------------------------------
+
+def tickets(hall) -> list[tuple[str, str]]:
+    """Every ticket stored, as (number, status), in issuing order."""
+    rows = hall.store.reader().execute("SELECT number, status FROM tickets ORDER BY id").fetchall()
+    return [tuple(r) for r in rows]
+
+
+def polled_since(client, tech, name, moment: float) -> bool:
+    """The bus has had valid answers from the device for a while (0.2 s) after ``moment`` (time.time())."""
+    return (device(client, tech, name)["last_seen"] or 0) > moment + 0.2
+
+
+OFFLINE = {"silent": ({"fault": "silent", "on": True}, {"fault": "silent", "on": False}),
+           "unplugged": ({"unplugged": True}, {"unplugged": False}),
+           "adapter": ({"adapter_unplugged": True}, {"adapter_unplugged": False})}
+
+
+@pytest.mark.parametrize("how", OFFLINE)
+def test_presses_on_an_offline_dispenser_each_give_one_ticket_when_it_is_back(client, tech, hall, how):
+    """Situation: the dispenser stops answering (silent, unplugged, or the bus adapter pulled out) and is shown
+    offline.
+    Action: a customer presses button 1 and then button 2 (the dispenser keeps both presses); it comes back.
+    Outcome: exactly one ticket per press, A001 and B001, each printed, and the dispenser gets two ok signals;
+    no press is lost (the answer that brings it back carries the first one) and none is doubled, however
+    long it is polled afterwards."""
+    all_online(client, tech)
+    off, on = OFFLINE[how]
+    simulate(client, tech, "dispenser", off)
+    wait_until(lambda: not device(client, tech, "dispenser")["online"])
+    simulate(client, tech, "dispenser", {"press": 1})
+    simulate(client, tech, "dispenser", {"press": 2})
+    assert device(client, tech, "dispenser")["virtual"]["pending_events"] == 2
+    simulate(client, tech, "dispenser", on)
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["ok", "ok"], timeout=10)
+    done = time.time()
+    wait_until(lambda: polled_since(client, tech, "dispenser", done))
+    assert tickets(hall) == [("A001", "waiting"), ("B001", "waiting")]
+    assert [p.splitlines()[4] for p in hall.devices.get("ticket-printer").printed] == ["A001", "B001"]
+    assert device(client, tech, "dispenser")["virtual"]["signals"] == ["ok", "ok"]
+
+
+def test_key_pressed_on_an_offline_keypad_acts_once_when_it_is_back(client, tech, take, hall):
+    """Situation: A001 and A002 wait; counter 1's keypad is silent and shown offline.
+    Action: the clerk presses "next" on it (the keypad keeps the key); the keypad answers again.
+    Outcome: A001 is called at counter 1 exactly once; A002 still waits (the key was neither lost nor
+    doubled)."""
+    all_online(client, tech)
+    take("general")
+    take("general")
+    simulate(client, tech, "keypad-1", {"fault": "silent", "on": True})
+    wait_until(lambda: not device(client, tech, "keypad-1")["online"])
+    simulate(client, tech, "keypad-1", {"key": "next"})
+    simulate(client, tech, "keypad-1", {"fault": "silent", "on": False})
+    wait_until(lambda: client.get(f"{API}/tickets/1").json["status"] == "called")
+    done = time.time()
+    wait_until(lambda: polled_since(client, tech, "keypad-1", done))
+    assert tickets(hall) == [("A001", "called"), ("A002", "waiting")]
+    assert device(client, tech, "keypad-1")["events"] == 1
+
+
+def test_press_whose_answer_was_garbled_is_not_lost(client, tech, hall):
+    """Situation: the dispenser's answers are garbled (bad CRC) on the line.
+    Action: button 1 is pressed; the dispenser hands the press out on its (garbled) answer to the next poll, and
+    the host cannot read it however often it asks; then the line is clean again.
+    Outcome: the host asks again with the same SEQ, the dispenser repeats its answer, and exactly one ticket,
+    A001, is issued with one ok signal."""
+    all_online(client, tech)
+    simulate(client, tech, "dispenser", {"fault": "garbled", "on": True})
+    simulate(client, tech, "dispenser", {"press": 1})
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["pending_events"] == 0)
+    wait_until(lambda: not device(client, tech, "dispenser")["online"])
+    assert tickets(hall) == []
+    simulate(client, tech, "dispenser", {"fault": "garbled", "on": False})
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["ok"])
+    done = time.time()
+    wait_until(lambda: polled_since(client, tech, "dispenser", done))
+    assert tickets(hall) == [("A001", "waiting")]
+    assert device(client, tech, "dispenser")["virtual"]["signals"] == ["ok"]
+
+
+def test_press_of_a_button_without_a_service_lights_the_error_signal(client, tech, hall):
+    """Situation: the dispenser box has more buttons than its config names services for (two).
+    Action: the box reports a press of button 9 (its own firmware sends TAKE 9 on the next poll).
+    Outcome: no ticket is issued, and the press still ends in the dispenser's error signal (never in nothing);
+    the device list shows the bad event as its last result and error."""
+    from kiosk.drivers import hallbus_frame as hb
+    all_online(client, tech)
+    twin = hall.devices.get("dispenser").virtual.devices[30]
+    twin.queue(hb.TAKE, bytes((9,)))
+    wait_until(lambda: device(client, tech, "dispenser")["virtual"]["signals"] == ["error"])
+    state = device(client, tech, "dispenser")
+    assert state["last_result"]["error"]["code"] == "event_failed" and "no button" in state["last_error"]
+    assert tickets(hall) == []

@@ -9,7 +9,7 @@ from .. import roster, settings, tickets
 from ..display.spoken import sample_announcement
 from ..display import ticket_preview
 from ..display.texts import DisplayText
-from ..drivers.base import DeviceError, Display, NotSimulated, Printer, Speech
+from ..drivers.base import BadSimulation, DeviceError, Display, NotSimulated, Printer, Speech
 from ..errors import BadRequest, Conflict, HallError
 from .auth import hall, requires
 from .body import field, json_object, only
@@ -101,7 +101,11 @@ def preview_ticket(ticket_id: int):
 @bp.post("/devices/<name>/simulate")
 @requires()
 def simulate_device(name: str):
-    """Drive a simulated device: switch a fault, unplug a display, press a dispenser button."""
+    """Drive a simulated device: switch a fault, unplug a display, press a dispenser button.
+
+    One action per body, with only the keys that go with it (each device kind's ``SIMULATE``): an unknown key
+    is 400 ``unknown_field``, two actions 400 ``one_action``, a value the device does not take 400
+    ``bad_simulation``."""
     h = hall()
     device = h.devices.get(name)
     action = json_object()
@@ -109,8 +113,8 @@ def simulate_device(name: str):
         result = device.simulate(action)
     except NotSimulated as exc:
         raise Conflict(str(exc), code="not_simulated") from None
-    except ValueError as exc:
-        raise BadRequest(str(exc), code="bad_simulation") from None
+    except BadSimulation as exc:
+        raise BadRequest(exc.message, code=exc.code, **exc.details) from None
     except DeviceError as exc:
         raise HallError(exc.message, code=exc.code, status=503) from None
     if isinstance(device, Display):
