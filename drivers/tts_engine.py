@@ -71,7 +71,10 @@ class EngineProcess:
         proc.wait()
         for pipe in (proc.stdin, proc.stdout):
             if pipe:
-                pipe.close()
+                try:
+                    pipe.close()
+                except OSError:  # closing flushes what is buffered: a dead worker's stdin says "broken pipe"
+                    pass
 
     def request(self, req: dict) -> dict:
         """Send one request and return its answer; a hung or dead worker is killed and EngineFailed raised."""

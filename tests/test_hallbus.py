@@ -277,9 +277,12 @@ def test_press_whose_answer_was_garbled_is_not_lost(client, tech, hall):
     the host cannot read it however often it asks; then the line is clean again.
     Outcome: the host asks again with the same SEQ, the dispenser repeats its answer, and exactly one ticket,
     A001, is issued with one ok signal."""
+    from kiosk.drivers import hallbus_frame as hb
     all_online(client, tech)
-    simulate(client, tech, "dispenser", {"fault": "garbled", "on": True})
-    simulate(client, tech, "dispenser", {"press": 1})
+    twin = hall.devices.get("dispenser").virtual.devices[30]
+    with twin.lock:  # in one step, so the press goes out on the next (garbled) answer: had a poll been garbled
+        twin.faults.add("garbled")  # first, the host would ask that poll again and again, and the press would
+        twin.events.append((hb.TAKE, bytes((1,))))  # only go out once the line is clean
     wait_until(lambda: device(client, tech, "dispenser")["virtual"]["pending_events"] == 0)
     wait_until(lambda: not device(client, tech, "dispenser")["online"])
     assert tickets(hall) == []
