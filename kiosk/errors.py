@@ -70,6 +70,13 @@ class Unavailable(HallError):
     code = "unavailable"
 
 
+class StorageFull(Unavailable):
+    """The disk holding the data directory is full, so the change was not stored (503); see kiosk/storage.py."""
+
+    status = 503
+    code = "storage_full"
+
+
 class ConfigError(HallError):
     """A config value is wrong; ``path`` names the key (``counters[2].services``)."""
 
