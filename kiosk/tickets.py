@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 PRIORITIES = ("normal", "starlight", "vip")
 
+# Never wraps: after 999 comes 1000, so no number is issued twice in a business day (docs/queue-rules.md).
 _NEXT_NUMBER = ("INSERT INTO number_seq (prefix, business_day, last) VALUES (?, ?, 1) "
-                "ON CONFLICT (prefix, business_day) DO UPDATE SET last = last % 999 + 1 RETURNING last")
+                "ON CONFLICT (prefix, business_day) DO UPDATE SET last = last + 1 RETURNING last")
 
 
 def local_date(ts: float, cfg: HallConfig) -> dt.date:
@@ -31,8 +32,9 @@ def issue(tx: Tx, cfg: HallConfig, service_id: str, priority: str = "normal",
           agent_code: str | None = None, source: str = "kiosk") -> int:
     """Issue a ticket and return its id.
 
-    The number is the service's prefix (the VIP series for VIP tickets) and the next of three digits for
-    this business day, wrapping after 999. A Starlight ticket needs a valid roster entry.
+    The number is the service's prefix (the VIP series for VIP tickets) and the next number of this business
+    day, at least three digits (A001 … A999, then A1000: it never wraps). A Starlight ticket needs a valid
+    roster entry.
     """
     service = cfg.service(service_id)
     if priority not in PRIORITIES:
