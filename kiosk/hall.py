@@ -61,10 +61,15 @@ class Hall:
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> "Hall":
-        """Start the writer and the fan-out, roll the business day over if needed, open the devices."""
+        """Start the writer and the fan-out, roll the business day over if needed, void the tickets a stop left
+        unprinted, open the devices."""
         self.writer.start()
         self.bus.start()
         self.change(lambda tx, cfg: None)  # runs the roll-over before anyone is served
+        unprinted = self.writer.run(tickets.void_unprinted)
+        if unprinted:
+            log.warning("%d tickets were stored but never confirmed printed before the hall stopped; nobody "
+                        "holds them, so they are void: %s", len(unprinted), ", ".join(unprinted))
         self.bus.subscribe(self.devices.on_events)
         self.devices.load(self.config)
         return self
@@ -96,7 +101,7 @@ class Hall:
         """Issue and print a ticket; if the printer is not ready or fails, no ticket stays waiting (503)."""
         svc = self.config.service(service)
         printer = self._ready_printer()
-        ticket_id = self.change(tickets.issue, service, priority, agent_code, source)
+        ticket_id = self.change(tickets.issue, service, priority, agent_code, source, paper=printer is not None)
         view = self.ticket_view(ticket_id)
         if printer is not None:
             try:
@@ -109,7 +114,17 @@ class Hall:
                                 void_error.message)
                 raise Unavailable(f"Sorry, {exc.message}; no ticket was issued. Please ask at the guide desk.",
                                   code="printer_unavailable") from None
+            self._confirm_printed(ticket_id)
         return view
+
+    def _confirm_printed(self, ticket_id: int) -> None:
+        """Store the ``printed`` event before the customer is answered: a ticket without one is voided at the
+        next start (tickets.void_unprinted)."""
+        try:
+            self.writer.run(tickets.printed, ticket_id)
+        except HallError as exc:  # e.g. the disk just filled up: the customer holds the paper all the same
+            log.warning("ticket %s was printed, but that could not be recorded (%s); should the hall restart "
+                        "before it is served, it will be voided", ticket_id, exc.message)
 
     def reprint_ticket(self, ticket_id: int) -> dict:
         """Print a waiting (or called) ticket again, e.g. after a jam; the ticket itself does not change."""
