@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 from .errors import HallError
+from .files import open_private, private_dir, private_file, sync_dir
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ class DataDirLock:
 
     def acquire(self, doing: str) -> "DataDirLock":
         """Take the lock or raise ``data_dir_in_use``; ``doing`` says what the lock is for, in the message."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        private_dir(self.path.parent)
+        fd = open_private(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -106,7 +107,7 @@ def newest(directory: Path) -> Path | None:
 
 def _copy(source: sqlite3.Connection, target: Path) -> None:
     """Copy a whole database with the backup API (one step: one consistent snapshot) and sync it to disk."""
-    dest = sqlite3.connect(target)
+    dest = sqlite3.connect(private_file(target))  # created 0600: it holds what the database holds
     try:
         source.backup(dest)  # pages=-1: everything in one step, so writers never force a restart
     finally:
@@ -125,7 +126,7 @@ def take(data_dir: Path, *, to: Path | None = None, keep: int = 14, now: dt.date
     if not db.exists():
         raise HallError(f"There is no database at {db} to back up.", code="no_database", status=404)
     target_dir = Path(to) if to else backup_dir(data_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(target_dir)
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     final = target_dir / f"hall-{stamp}.db"
     partial = target_dir / f".hall-{stamp}.db.partial"
@@ -140,7 +141,7 @@ def take(data_dir: Path, *, to: Path | None = None, keep: int = 14, now: dt.date
         raise HallError(f"The backup of {db} failed its integrity check ({problem}); the live database may be "
                         f"damaged. Run: kiosk db check --data-dir {data_dir}", code="backup_corrupt", status=500)
     os.replace(partial, final)
-    _sync_dir(target_dir)
+    sync_dir(target_dir)
     for old in prune(target_dir, keep):
         log.info("removed old backup %s", old)
     log.info("backup of %s written to %s", db, final)
@@ -185,17 +186,9 @@ def restore(source: Path, data_dir: Path, *, now: dt.datetime | None = None) -> 
             if old.exists():
                 os.replace(old, data_dir / f"{DB_NAME}.replaced-{stamp}{suffix}")
         os.replace(incoming, db)
-        _sync_dir(data_dir)
+        sync_dir(data_dir)
     finally:
         lock.release()
     log.info("restored %s from %s", db, source)
     return kept
 
-
-def _sync_dir(directory: Path) -> None:
-    """fsync a directory so a rename in it survives a power cut."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,7 +1,7 @@
 """The ``kiosk`` command: run the hall, create tokens, check a config.
 
 Every ``run`` flag also comes from the environment: ``KIOSK_CONFIG``, ``KIOSK_DATA_DIR``, ``KIOSK_HOST``,
-``KIOSK_PORT`` (and ``KIOSK_LOG_LEVEL``).
+``KIOSK_PORT`` and the others named in its help (and ``KIOSK_LOG_LEVEL``).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import backup, cli_ops, logsetup, settings, switches, tokens
 from .errors import HallError
+from .files import private_file, write_atomically
 from .server import DEFAULT_MAX_STREAMS, DEFAULT_THREADS
 from .store import Store, connect
 
@@ -43,22 +44,34 @@ def resolve_config(flag: str | None, data_dir: Path) -> tuple[dict, Path, str]:
     return settings.parse_toml(settings.default_text()), saved, "the default config (config/hall.toml)"
 
 
-def technician_token(data_dir: Path) -> str:
-    """Return the token kept in ``DATA_DIR/technician.token``, creating it (mode 0600) if it is missing or void."""
+def technician_token(data_dir: Path) -> tuple[str, bool]:
+    """Return the token kept in ``DATA_DIR/technician.token`` (mode 0600) and whether it was created just now
+    (it is created when the file is missing or its token is not known to the database)."""
     path = data_dir / TOKEN_FILE
     conn = connect(data_dir / "hall.db")
     try:
         if path.exists():
-            token = path.read_text().strip()
+            token = private_file(path).read_text().strip()
             if tokens.lookup(conn, token) is not None:
-                return token
+                return token, False
         token = tokens.create(conn, "technician", label="first start")
     finally:
         conn.close()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    return token
+    write_atomically(path, (token + "\n").encode("ascii"))
+    return token, True
+
+
+def token_banner(data_dir: Path, token: str, created: bool) -> str:
+    """The banner's token lines: the token itself only when it was just created or stdout is a terminal (so
+    that it is not copied into the journal at every start), and always where it is kept."""
+    path = data_dir / TOKEN_FILE
+    if created or sys.stdout.isatty():
+        return (f"  technician token:   {token}{'   (new)' if created else ''}\n"
+                f"    (kept in {path}; send it as 'Authorization: Bearer <token>', or paste it into\n"
+                f"     the sign-in form of the counter, guide, console and simulator pages)")
+    return (f"  technician token:   kept in {path} (shown only when it is created; read it with: sudo cat {path})\n"
+            f"    (send it as 'Authorization: Bearer <token>', or paste it into the sign-in form of the counter,\n"
+            f"     guide, console and simulator pages)")
 
 
 def cmd_run(args) -> int:
@@ -80,7 +93,7 @@ def cmd_run(args) -> int:
     supervision = Supervision(hall, debug_faults=args.debug_faults)
     server = HallServer(hall, args.host, args.port, threads=args.threads, max_streams=args.max_streams,
                         health_timeout=supervision.probe_timeout)
-    token = technician_token(data_dir)
+    token, created = technician_token(data_dir)
     url = server.url
     counter = next(iter(hall.config.counters), 1)
     print(f"Hall controller running at {url}   (all screens: {url}/)\n"
@@ -94,9 +107,7 @@ def cmd_run(args) -> int:
           f"  hall display data:  {url}/api/v1/display   live events: {url}/api/v1/events\n"
           f"  health, metrics:    {url}/health   {url}/metrics\n"
           f"  data directory:     {data_dir}\n"
-          f"  technician token:   {token}\n"
-          f"    (kept in {data_dir / TOKEN_FILE}; send it as 'Authorization: Bearer <token>', or paste it into\n"
-          f"     the sign-in form of the counter, guide, console and simulator pages)", flush=True)
+          f"{token_banner(data_dir, token, created)}", flush=True)
     supervision.start(server)
     server.serve_forever()
     lock.release()
