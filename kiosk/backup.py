@@ -1,4 +1,4 @@
-"""Keeping the database safe: the integrity check at start, online backups with retention, and restore.
+"""Keeping the database safe: the integrity check, online backups with retention, and restore.
 
 A backup is taken with SQLite's backup API in one step, which reads one consistent snapshot while the hall
 goes on writing (WAL lets readers and the writer run side by side); it is written under a temporary name,
@@ -15,6 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from . import commit_mark
 from .errors import HallError
 from .files import open_private, private_dir, private_file, sync_dir
 
@@ -50,25 +51,6 @@ def integrity_problem(path: Path) -> str | None:
     if rows == [("ok",)]:
         return None
     return "; ".join(line for r in rows for line in r[0].splitlines() if not line.startswith("***"))
-
-
-def check_at_start(data_dir: Path) -> None:
-    """Refuse to run on a damaged database: raise an error that says which file and what to do."""
-    path = Path(data_dir) / DB_NAME
-    if not path.exists():
-        return
-    problem = integrity_problem(path)
-    if problem is None:
-        return
-    latest = newest(backup_dir(data_dir))
-    hint = (f"Restore the latest backup with: kiosk restore --latest --data-dir {data_dir} (it is {latest.name})"
-            if latest else f"No backup was found in {backup_dir(data_dir)}; restore one with: kiosk restore FILE "
-                           f"--data-dir {data_dir}")
-    error = HallError(f"The database {path} is damaged ({problem}). The hall will not start on it, so that "
-                      f"nothing more is lost. {hint}; the damaged file is kept beside it.",
-                      code="database_corrupt", status=500)
-    error.exit_code = EXIT_CORRUPT
-    raise error
 
 
 class DataDirLock:
@@ -187,6 +169,7 @@ def restore(source: Path, data_dir: Path, *, now: dt.datetime | None = None) -> 
                 os.replace(old, data_dir / f"{DB_NAME}.replaced-{stamp}{suffix}")
         os.replace(incoming, db)
         sync_dir(data_dir)
+        commit_mark.write(data_dir, commit_mark.database_last_event(db))  # the restored database is the reference
     finally:
         lock.release()
     log.info("restored %s from %s", db, source)

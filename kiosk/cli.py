@@ -1,7 +1,7 @@
 """The ``kiosk`` command: run the hall, create tokens, check a config.
 
 Every ``run`` flag also comes from the environment: ``KIOSK_CONFIG``, ``KIOSK_DATA_DIR``, ``KIOSK_HOST``,
-``KIOSK_PORT`` and the others named in its help (and ``KIOSK_LOG_LEVEL``).
+``KIOSK_PORT``, ``KIOSK_NEW_HALL`` and the others named in its help (and ``KIOSK_LOG_LEVEL``).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import backup, cli_ops, logsetup, settings, switches, tokens
+from . import backup, cli_ops, db_check, logsetup, settings, switches, tokens
 from .errors import HallError
 from .files import private_file, write_atomically
 from .server import DEFAULT_MAX_STREAMS, DEFAULT_THREADS
@@ -83,12 +83,12 @@ def cmd_run(args) -> int:
 
     data_dir = Path(args.data_dir).resolve()
     lock = backup.DataDirLock(data_dir).acquire("run the hall")
-    backup.check_at_start(data_dir)
+    found = db_check.check_at_start(data_dir, new_hall=args.new_hall)
     config, save_path, source = resolve_config(args.config, data_dir)
     switches.set_traffic_log(args.traffic_log)
     hall = Hall(data_dir, config, config_path=save_path).start()
     log.info("config from %s; effective config: %s", source, json.dumps(config, ensure_ascii=False))
-    log.info("data directory %s (database checked); device traffic log %s (SIGUSR1 switches it)", data_dir,
+    log.info("data directory %s (%s); device traffic log %s (SIGUSR1 switches it)", data_dir, found,
              "on" if args.traffic_log else "off")
     supervision = Supervision(hall, debug_faults=args.debug_faults)
     server = HallServer(hall, args.host, args.port, threads=args.threads, max_streams=args.max_streams,
@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="log the bytes and texts sent to devices; SIGUSR1 switches it [KIOSK_TRAFFIC_LOG]")
     run.add_argument("--debug-faults", action="store_true", default=_flag("KIOSK_DEBUG_FAULTS"),
                      help="let SIGUSR2 hang the queue writer, to test the watchdog [KIOSK_DEBUG_FAULTS]")
+    run.add_argument("--new-hall", action="store_true", default=_flag("KIOSK_NEW_HALL"),
+                     help="start a new, empty hall although the data dir shows an earlier one whose database is "
+                          "missing or empty (otherwise that refuses to start, exit 3) [KIOSK_NEW_HALL]")
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import counter_ops, estimates, ratings, roster, settings, tickets
+from .commit_mark import MarkWriter
 from .clock import SystemClock, business_day, day_began_at, iso
 from .devices import DeviceManager
 from .display.board import Board, load_board
@@ -50,8 +51,9 @@ class Hall:
         self.clock = clock or SystemClock()
         self.store = Store(self.data_dir)
         self.bus = EventBus()
+        self.mark = MarkWriter(self.data_dir)
         # The idle tick makes the 06:00 roll-over happen within seconds even when nobody takes a ticket.
-        self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self.bus.publish,
+        self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self._committed,
                              before_batch=self._roll_over, idle_seconds=5.0)
         self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir,
                                      key=self._key, rate=self._rate)
@@ -63,6 +65,7 @@ class Hall:
     def start(self) -> "Hall":
         """Start the writer and the fan-out, roll the business day over if needed, void the tickets a stop left
         unprinted, open the devices."""
+        self.mark.start()
         self.writer.start()
         self.bus.start()
         self.change(lambda tx, cfg: None)  # runs the roll-over before anyone is served
@@ -77,10 +80,16 @@ class Hall:
     def stop(self) -> None:
         """Stop taking work, finish what is queued, close devices and the database."""
         self.writer.stop()
+        self.mark.stop()  # after the writer: the mark names the last commit
         self.bus.stop()
         with self._print_lock:  # a ticket being printed (a dispenser button's too) is finished first
             self.devices.stop()
         self.store.close()
+
+    def _committed(self, events: list[dict]) -> None:
+        """After each commit (on the writer thread): note the newest event for the commit mark, publish all."""
+        self.mark.note(events[-1]["id"], self._day)
+        self.bus.publish(events)
 
     def change(self, op: Callable, *args, **kwargs) -> Any:
         """Run ``op(tx, config, *args)`` on the writer with the config in force when it runs."""

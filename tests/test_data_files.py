@@ -23,7 +23,7 @@ def test_the_data_directory_and_its_files_are_private_whatever_the_umask(tmp_pat
     """Situation: the daemon and the daily backup start with a permissive umask (``make run`` in a shell with
     022, or 000) on a fresh data directory. Action: a ticket is taken and a backup made while the hall runs.
     Outcome: the data directory and the backups folder are 0700; the database with its -wal and -shm, the
-    backup, the technician token, and the lock are 0600 (nobody else may read agents' codes
+    backup, the technician token, the lock and the commit mark are 0600 (nobody else may read agents' codes
     or token hashes)."""
     data = tmp_path / "data"
     daemon = Daemon(data, umask=umask).start()
@@ -33,7 +33,7 @@ def test_the_data_directory_and_its_files_are_private_whatever_the_umask(tmp_pat
                               timeout=60, umask=umask)
         assert made.returncode == 0, made.stderr
         files = {name: data / name for name in ("hall.db", "hall.db-wal", "hall.db-shm", "technician.token",
-                                                "hall.lock")}
+                                                "hall.lock", "last-commit.json")}
         files["backup"] = Path(made.stdout.strip())
         assert {name: oct(mode(p)) for name, p in files.items()} == {name: "0o600" for name in files}
         assert (oct(mode(data)), oct(mode(data / "backups"))) == ("0o700", "0o700")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 import threading
+from contextlib import closing
 
 import pytest
 import requests
@@ -104,7 +105,7 @@ def test_sigterm_stops_cleanly_and_restart_keeps_the_queue(tmp_path):
 def ledger_of(db) -> tuple[dict[int, str], set[int], dict[int, str]]:
     """Read a stopped hall's database: each ticket's status, the tickets with a ``printed`` event, and the
     reason of each ``void`` event."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         status = dict(conn.execute("SELECT id, status FROM tickets"))
         printed = {r[0] for r in conn.execute("SELECT ticket_id FROM events WHERE type = 'printed'")}
         reasons = dict(conn.execute("SELECT ticket_id, json_extract(data, '$.reason') FROM events "
