@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except HallError as exc:
         print(f"kiosk: {exc.message} [{exc.code}]", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)
+        return exc.exit_code
     except OSError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

@@ -82,8 +82,9 @@ class Health:
             if problem:
                 problems.append(problem)
         disk = storage.state(self.hall.data_dir, self.hall.writer.storage_full)
-        if storage.problem(disk):
-            problems.append(storage.problem(disk))
+        full = storage.problem(disk)
+        if full:
+            problems.append(full)
         states = self.hall.devices.states()
         problems += [p for p in map(device_problem, states) if p]
         status = "unhealthy" if not all(parts.values()) else ("degraded" if problems else "ok")
