@@ -202,7 +202,9 @@ class Writer:
             except sqlite3.Error as rollback_error:
                 log.error("the rollback failed as well: %s", rollback_error)
         for fut, *_ in batch:
-            if not fut.done():  # ran (its result is not set before the commit), or never started
+            if fut.done():
+                continue  # cancelled by its caller before it started
+            if fut.running() or fut.set_running_or_notify_cancel():  # ran, or is kept from a late cancel
                 fut.set_exception(error)
 
     @staticmethod
