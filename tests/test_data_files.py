@@ -3,8 +3,12 @@ umask, and the technician token is printed only when it is created (so systemd's
 at every start)."""
 from __future__ import annotations
 
+import os
+import select
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +79,27 @@ def test_the_technician_token_is_printed_when_created_and_not_at_later_starts(tm
     finally:
         again.stop()
     assert token not in (tmp_path / "second.log").read_text()
+
+
+def test_on_a_terminal_the_token_is_shown_at_every_start(tmp_path):
+    """Situation: a hall that has run before is started by hand in a terminal (``make run``). Outcome: its
+    banner shows the technician token again, since nobody's journal records a terminal."""
+    data = tmp_path / "data"
+    Daemon(data).start().stop()
+    token = (data / "technician.token").read_text().strip()
+    master, slave = os.openpty()
+    proc = subprocess.Popen([KIOSK, "run", "--data-dir", str(data), "--port", "0"], stdout=slave,
+                            stderr=subprocess.DEVNULL)
+    os.close(slave)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 20
+        while b"kept in" not in seen and time.monotonic() < deadline:  # the line after the token's
+            ready, _, _ = select.select([master], [], [], 1)
+            if ready:
+                seen += os.read(master, 4096)
+        assert f"technician token:   {token}".encode() in seen
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+        os.close(master)
