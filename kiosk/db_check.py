@@ -95,8 +95,9 @@ def check_at_start(data_dir: Path, *, new_hall: bool = False) -> str:
             last = f"; its last commit recorded was event {mark.event_id} at {mark.written_at}" if mark else ""
             raise refusal(
                 f"The database {db} {state}, but {data_dir} shows that a hall ran here (found: {', '.join(found)}"
-                f"{last}). Starting would begin a new hall with the ticket numbers back at 001. {restore_hint(data_dir)}. "
-                "To start a new, empty hall on purpose: kiosk run --new-hall (or KIOSK_NEW_HALL=1).",
+                f"{last}). Starting would begin a new hall with the ticket numbers back at 001. "
+                f"{restore_hint(data_dir)}. To start a new, empty hall on purpose: kiosk run --new-hall "
+                "(or KIOSK_NEW_HALL=1).",
                 "database_missing")
         commit_mark.discard(data_dir)
         log.warning("starting a new hall in %s as asked (--new-hall), although an earlier hall left %s",
