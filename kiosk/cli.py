@@ -9,10 +9,11 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
-from . import backup, cli_ops, db_check, logsetup, settings, switches, tokens
+from . import backup, cli_ops, db_check, logsetup, settings, storage, switches, tokens
 from .errors import HallError
 from .files import private_file, write_atomically
 from .server import DEFAULT_MAX_STREAMS, DEFAULT_THREADS
@@ -193,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except OSError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        data_dir = Path(getattr(args, "data_dir", None) or ".")
+        if not storage.is_full(exc, data_dir):
+            raise
+        print(f"kiosk: the disk holding {data_dir} is full ({exc}); nothing was changed. Free space there and "
+              "try again. [storage_full]", file=sys.stderr)
         return 2
 
 

@@ -54,7 +54,7 @@ class Hall:
         self.mark = MarkWriter(self.data_dir)
         # The idle tick makes the 06:00 roll-over happen within seconds even when nobody takes a ticket.
         self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self._committed,
-                             before_batch=self._roll_over, idle_seconds=5.0)
+                             before_batch=self._roll_over, idle_seconds=5.0, storage_dir=self.data_dir)
         self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir,
                                      key=self._key, rate=self._rate)
         self._day: str | None = None

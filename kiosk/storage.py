@@ -16,18 +16,25 @@ from pathlib import Path
 from .errors import StorageFull
 
 SQLITE_FULL = 13
+SQLITE_IOERR = 10  # what SQLite says when it cannot grow its shared-memory file on a full disk
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 MIN_FREE_BYTES = 64 * 1024
 """Below this the next write of the WAL (a few 4 KiB pages per change) is likely to fail: reported as full."""
 MESSAGE = "The hall's storage is full; nothing was changed. Please tell the technician."
 
 
-def is_full(exc: BaseException) -> bool:
-    """Tell whether an error means the disk (or the user's quota) is full."""
+def is_full(exc: BaseException, directory: Path | None = None) -> bool:
+    """Tell whether an error means the disk (or the user's quota) is full.
+
+    With ``directory`` (where the database lives), an I/O error of SQLite counts too when that disk has
+    (almost) no space left: SQLite reports a failed growth of its ``-shm`` file that way."""
     if isinstance(exc, StorageFull):
         return True
     if isinstance(exc, sqlite3.Error):
-        return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_FULL
+        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code == SQLITE_IOERR and directory is not None:
+            return free_bytes(directory) < MIN_FREE_BYTES
+        return code == SQLITE_FULL
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
 
 
@@ -37,9 +44,13 @@ def full_error() -> StorageFull:
 
 
 def free_bytes(directory: Path) -> int:
-    """Bytes this user may still write on the file system holding ``directory`` (0 when it cannot be asked)."""
+    """Bytes this user may still write on the file system holding ``directory`` (or its nearest existing
+    parent; 0 when it cannot be asked)."""
+    path = Path(directory).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
     try:
-        info = os.statvfs(directory)
+        info = os.statvfs(path)
     except OSError:
         return 0
     return info.f_bavail * info.f_frsize

@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import Any, Callable
 
 from . import storage
@@ -61,8 +62,9 @@ class Writer:
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, clock: Callable[[], float] = time.time,
                  on_commit: Callable[[list[dict]], None] | None = None,
                  before_batch: Callable[[Tx], None] | None = None,
-                 idle_seconds: float = 30.0, max_batch: int = 64):
+                 idle_seconds: float = 30.0, max_batch: int = 64, storage_dir: Path | None = None):
         self._connect = connect
+        self._storage_dir = storage_dir  # where the database lives: an I/O error there on a full disk is "full"
         self._clock = clock
         self._on_commit = on_commit
         self._before_batch = before_batch
@@ -187,7 +189,7 @@ class Writer:
 
     def _batch_failed(self, conn: sqlite3.Connection, batch: list, exc: BaseException) -> None:
         """Answer every caller of a batch that stored nothing with the same error (storage_full on a full disk)."""
-        if storage.is_full(exc):
+        if storage.is_full(exc, self._storage_dir):
             if not self.storage_full:
                 log.error("the disk holding the database is full; changes are refused until space is freed "
                           "(%s)", exc)
@@ -207,8 +209,7 @@ class Writer:
             if fut.running() or fut.set_running_or_notify_cancel():  # ran, or is kept from a late cancel
                 fut.set_exception(error)
 
-    @staticmethod
-    def _savepoint(tx: Tx, op, args, kwargs) -> tuple[bool, Any]:
+    def _savepoint(self, tx: Tx, op, args, kwargs) -> tuple[bool, Any]:
         mark = len(tx.events)
         tx.conn.execute("SAVEPOINT op")
         try:
@@ -221,7 +222,7 @@ class Writer:
             tx.conn.execute("ROLLBACK TO op")
             tx.conn.execute("RELEASE op")
             del tx.events[mark:]
-            return False, storage.full_error() if storage.is_full(exc) else exc
+            return False, storage.full_error() if storage.is_full(exc, self._storage_dir) else exc
         tx.conn.execute("RELEASE op")
         return True, value
 

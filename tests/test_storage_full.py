@@ -18,7 +18,7 @@ import requests
 from playwright.sync_api import expect
 
 from browser import KIOSK
-from daemon import Daemon
+from daemon import KIOSK as KIOSK_COMMAND, Daemon
 from kiosk.errors import StorageFull
 from kiosk.health import Health
 from kiosk.store import Store
@@ -201,3 +201,16 @@ def test_the_kiosk_page_tells_the_customer_that_the_storage_is_full(open_page, s
     expect(kiosk.locator("#message")).to_be_visible()
     expect(kiosk.locator("#message-text")).to_have_text(re.compile("存储空间已满.*未完成.*引导台"))
     expect(kiosk.locator("#result")).to_be_hidden()
+
+
+def test_a_command_on_a_full_disk_says_so_instead_of_a_traceback(small_disk):
+    """Situation: a hall's data directory is on a disk that has filled up while the hall was stopped.
+    Action: a technician creates a token with the command line. Outcome: it exits 2 saying that the disk is
+    full and nothing was changed (``storage_full``), without a Python traceback."""
+    data = small_disk / "data"
+    Store(data).close()
+    fill(small_disk)
+    made = subprocess.run([KIOSK_COMMAND, "--log-level", "WARNING", "token", "create", "--role", "guide", "--data-dir",
+                           str(data)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 2 and made.stdout == ""
+    assert "[storage_full]" in made.stderr and "is full" in made.stderr and "Traceback" not in made.stderr
