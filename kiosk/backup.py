@@ -1,4 +1,4 @@
-"""Keeping the database safe: the integrity check at start, online backups with retention, and restore.
+"""Keeping the database safe: the integrity check, online backups with retention, and restore.
 
 A backup is taken with SQLite's backup API in one step, which reads one consistent snapshot while the hall
 goes on writing (WAL lets readers and the writer run side by side); it is written under a temporary name,
@@ -15,7 +15,9 @@ import os
 import sqlite3
 from pathlib import Path
 
+from . import commit_mark
 from .errors import HallError
+from .files import open_private, private_dir, private_file, sync_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +53,6 @@ def integrity_problem(path: Path) -> str | None:
     return "; ".join(line for r in rows for line in r[0].splitlines() if not line.startswith("***"))
 
 
-def check_at_start(data_dir: Path) -> None:
-    """Refuse to run on a damaged database: raise an error that says which file and what to do."""
-    path = Path(data_dir) / DB_NAME
-    if not path.exists():
-        return
-    problem = integrity_problem(path)
-    if problem is None:
-        return
-    latest = newest(backup_dir(data_dir))
-    hint = (f"Restore the latest backup with: kiosk restore --latest --data-dir {data_dir} (it is {latest.name})"
-            if latest else f"No backup was found in {backup_dir(data_dir)}; restore one with: kiosk restore FILE "
-                           f"--data-dir {data_dir}")
-    error = HallError(f"The database {path} is damaged ({problem}). The hall will not start on it, so that "
-                      f"nothing more is lost. {hint}; the damaged file is kept beside it.",
-                      code="database_corrupt", status=500)
-    error.exit_code = EXIT_CORRUPT
-    raise error
-
-
 class DataDirLock:
     """An exclusive lock on a data directory: one daemon (or one restore) at a time."""
 
@@ -79,8 +62,8 @@ class DataDirLock:
 
     def acquire(self, doing: str) -> "DataDirLock":
         """Take the lock or raise ``data_dir_in_use``; ``doing`` says what the lock is for, in the message."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        private_dir(self.path.parent)
+        fd = open_private(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -106,7 +89,7 @@ def newest(directory: Path) -> Path | None:
 
 def _copy(source: sqlite3.Connection, target: Path) -> None:
     """Copy a whole database with the backup API (one step: one consistent snapshot) and sync it to disk."""
-    dest = sqlite3.connect(target)
+    dest = sqlite3.connect(private_file(target))  # created 0600: it holds what the database holds
     try:
         source.backup(dest)  # pages=-1: everything in one step, so writers never force a restart
     finally:
@@ -125,7 +108,7 @@ def take(data_dir: Path, *, to: Path | None = None, keep: int = 14, now: dt.date
     if not db.exists():
         raise HallError(f"There is no database at {db} to back up.", code="no_database", status=404)
     target_dir = Path(to) if to else backup_dir(data_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(target_dir)
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     final = target_dir / f"hall-{stamp}.db"
     partial = target_dir / f".hall-{stamp}.db.partial"
@@ -140,7 +123,7 @@ def take(data_dir: Path, *, to: Path | None = None, keep: int = 14, now: dt.date
         raise HallError(f"The backup of {db} failed its integrity check ({problem}); the live database may be "
                         f"damaged. Run: kiosk db check --data-dir {data_dir}", code="backup_corrupt", status=500)
     os.replace(partial, final)
-    _sync_dir(target_dir)
+    sync_dir(target_dir)
     for old in prune(target_dir, keep):
         log.info("removed old backup %s", old)
     log.info("backup of %s written to %s", db, final)
@@ -185,17 +168,10 @@ def restore(source: Path, data_dir: Path, *, now: dt.datetime | None = None) -> 
             if old.exists():
                 os.replace(old, data_dir / f"{DB_NAME}.replaced-{stamp}{suffix}")
         os.replace(incoming, db)
-        _sync_dir(data_dir)
+        sync_dir(data_dir)
+        commit_mark.write(data_dir, commit_mark.database_last_event(db))  # the restored database is the reference
     finally:
         lock.release()
     log.info("restored %s from %s", db, source)
     return kept
 
-
-def _sync_dir(directory: Path) -> None:
-    """fsync a directory so a rename in it survives a power cut."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

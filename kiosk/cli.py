@@ -1,7 +1,7 @@
 """The ``kiosk`` command: run the hall, create tokens, check a config.
 
 Every ``run`` flag also comes from the environment: ``KIOSK_CONFIG``, ``KIOSK_DATA_DIR``, ``KIOSK_HOST``,
-``KIOSK_PORT`` (and ``KIOSK_LOG_LEVEL``).
+``KIOSK_PORT``, ``KIOSK_NEW_HALL`` and the others named in its help (and ``KIOSK_LOG_LEVEL``).
 """
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
-from . import backup, cli_ops, logsetup, settings, switches, tokens
+from . import backup, cli_ops, db_check, logsetup, settings, storage, switches, tokens
 from .errors import HallError
+from .files import private_file, write_atomically
 from .server import DEFAULT_CLIENT_STREAMS, DEFAULT_MAX_STREAMS, DEFAULT_THREADS
 from .web.limits import Limits
 from .store import Store, connect
@@ -44,22 +46,34 @@ def resolve_config(flag: str | None, data_dir: Path) -> tuple[dict, Path, str]:
     return settings.parse_toml(settings.default_text()), saved, "the default config (config/hall.toml)"
 
 
-def technician_token(data_dir: Path) -> str:
-    """Return the token kept in ``DATA_DIR/technician.token``, creating it (mode 0600) if it is missing or void."""
+def technician_token(data_dir: Path) -> tuple[str, bool]:
+    """Return the token kept in ``DATA_DIR/technician.token`` (mode 0600) and whether it was created just now
+    (it is created when the file is missing or its token is not known to the database)."""
     path = data_dir / TOKEN_FILE
     conn = connect(data_dir / "hall.db")
     try:
         if path.exists():
-            token = path.read_text().strip()
+            token = private_file(path).read_text().strip()
             if tokens.lookup(conn, token) is not None:
-                return token
+                return token, False
         token = tokens.create(conn, "technician", label="first start")
     finally:
         conn.close()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    return token
+    write_atomically(path, (token + "\n").encode("ascii"))
+    return token, True
+
+
+def token_banner(data_dir: Path, token: str, created: bool) -> str:
+    """The banner's token lines: the token itself only when it was just created or stdout is a terminal (so
+    that it is not copied into the journal at every start), and always where it is kept."""
+    path = data_dir / TOKEN_FILE
+    if created or sys.stdout.isatty():
+        return (f"  technician token:   {token}{'   (new)' if created else ''}\n"
+                f"    (kept in {path}; send it as 'Authorization: Bearer <token>', or paste it into\n"
+                f"     the sign-in form of the counter, guide, console and simulator pages)")
+    return (f"  technician token:   kept in {path} (shown only when it is created; read it with: sudo cat {path})\n"
+            f"    (send it as 'Authorization: Bearer <token>', or paste it into the sign-in form of the counter,\n"
+            f"     guide, console and simulator pages)")
 
 
 def cmd_run(args) -> int:
@@ -71,18 +85,18 @@ def cmd_run(args) -> int:
 
     data_dir = Path(args.data_dir).resolve()
     lock = backup.DataDirLock(data_dir).acquire("run the hall")
-    backup.check_at_start(data_dir)
+    found = db_check.check_at_start(data_dir, new_hall=args.new_hall)
     config, save_path, source = resolve_config(args.config, data_dir)
     switches.set_traffic_log(args.traffic_log)
     hall = Hall(data_dir, config, config_path=save_path).start()
     log.info("config from %s; effective config: %s", source, json.dumps(config, ensure_ascii=False))
-    log.info("data directory %s (database checked); device traffic log %s (SIGUSR1 switches it)", data_dir,
+    log.info("data directory %s (%s); device traffic log %s (SIGUSR1 switches it)", data_dir, found,
              "on" if args.traffic_log else "off")
     supervision = Supervision(hall, debug_faults=args.debug_faults)
     limits = Limits(client_connections=args.client_connections)
     server = HallServer(hall, args.host, args.port, threads=args.threads, max_streams=args.max_streams,
                         client_streams=args.client_streams, limits=limits, health_timeout=supervision.probe_timeout)
-    token = technician_token(data_dir)
+    token, created = technician_token(data_dir)
     url = server.url
     counter = next(iter(hall.config.counters), 1)
     print(f"Hall controller running at {url}   (all screens: {url}/)\n"
@@ -96,9 +110,7 @@ def cmd_run(args) -> int:
           f"  hall display data:  {url}/api/v1/display   live events: {url}/api/v1/events\n"
           f"  health, metrics:    {url}/health   {url}/metrics\n"
           f"  data directory:     {data_dir}\n"
-          f"  technician token:   {token}\n"
-          f"    (kept in {data_dir / TOKEN_FILE}; send it as 'Authorization: Bearer <token>', or paste it into\n"
-          f"     the sign-in form of the counter, guide, console and simulator pages)", flush=True)
+          f"{token_banner(data_dir, token, created)}", flush=True)
     supervision.start(server)
     server.serve_forever()
     lock.release()
@@ -158,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="log the bytes and texts sent to devices; SIGUSR1 switches it [KIOSK_TRAFFIC_LOG]")
     run.add_argument("--debug-faults", action="store_true", default=_flag("KIOSK_DEBUG_FAULTS"),
                      help="let SIGUSR2 hang the queue writer, to test the watchdog [KIOSK_DEBUG_FAULTS]")
+    run.add_argument("--new-hall", action="store_true", default=_flag("KIOSK_NEW_HALL"),
+                     help="start a new, empty hall although the data dir shows an earlier one whose database is "
+                          "missing or empty (otherwise that refuses to start, exit 3) [KIOSK_NEW_HALL]")
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
@@ -185,9 +200,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except HallError as exc:
         print(f"kiosk: {exc.message} [{exc.code}]", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)
+        return exc.exit_code
     except OSError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        data_dir = Path(getattr(args, "data_dir", None) or ".")
+        if not storage.is_full(exc, data_dir):
+            raise
+        print(f"kiosk: the disk holding {data_dir} is full ({exc}); nothing was changed. Free space there and "
+              "try again. [storage_full]", file=sys.stderr)
         return 2
 
 

@@ -1,11 +1,12 @@
-"""The database commands of ``kiosk``: ``backup``, ``restore`` and ``db check`` (see docs/operations.md)."""
+"""The database commands of ``kiosk``: ``backup``, ``restore``, ``db check`` and ``db accept-loss``
+(see docs/operations.md)."""
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
 
-from . import backup
+from . import backup, db_check
 from .errors import HallError
 
 
@@ -35,9 +36,15 @@ def cmd_restore(args) -> int:
 
 
 def cmd_db_check(args) -> int:
-    """Run the integrity check on the database; exit 3 when it is damaged."""
-    backup.check_at_start(Path(args.data_dir))
-    print(f"{Path(args.data_dir) / backup.DB_NAME}: OK")
+    """Run the checks of the start on the database; exit 3 when it is missing, damaged or incomplete."""
+    found = db_check.check_at_start(Path(args.data_dir))
+    print(f"{Path(args.data_dir) / backup.DB_NAME}: {'OK' if found == db_check.CHECKED else found}")
+    return 0
+
+
+def cmd_db_accept_loss(args) -> int:
+    """Go on with a database that lacks acknowledged changes (the daemon must be stopped)."""
+    print(db_check.accept_loss(Path(args.data_dir)))
     return 0
 
 
@@ -57,6 +64,11 @@ def add_commands(sub: argparse._SubParsersAction, data_dir_default: str) -> None
     restore.set_defaults(func=cmd_restore)
 
     db = sub.add_parser("db", help="the database").add_subparsers(dest="db_command", required=True)
-    check = db.add_parser("check", help="run the integrity check (exit 3 when the database is damaged)")
+    check = db.add_parser("check", help="run the checks of the start: integrity, acknowledged changes present "
+                                        "(exit 3 when the database is missing, damaged or incomplete)")
     check.add_argument("--data-dir", default=data_dir_default, help="data directory [KIOSK_DATA_DIR]")
     check.set_defaults(func=cmd_db_check)
+    accept = db.add_parser("accept-loss", help="go on with a database that lacks acknowledged changes (after a "
+                                               "damaged write-ahead log; stop the hall first)")
+    accept.add_argument("--data-dir", default=data_dir_default, help="data directory [KIOSK_DATA_DIR]")
+    accept.set_defaults(func=cmd_db_accept_loss)

@@ -11,6 +11,7 @@ class HallError(Exception):
 
     status = 400
     code = "bad_request"
+    exit_code = 2  # the ``kiosk`` command's exit status for it (3: a database that restarting cannot mend)
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None, **details):
         super().__init__(message)
@@ -68,6 +69,13 @@ class Unavailable(HallError):
 
     status = 503
     code = "unavailable"
+
+
+class StorageFull(Unavailable):
+    """The disk holding the data directory is full, so the change was not stored (503); see kiosk/storage.py."""
+
+    status = 503
+    code = "storage_full"
 
 
 class ConfigError(HallError):

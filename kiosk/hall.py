@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import counter_ops, estimates, ratings, roster, settings, tickets
+from .commit_mark import MarkWriter
 from .clock import SystemClock, business_day, day_began_at, iso
 from .devices import DeviceManager
 from .display.board import Board, load_board
@@ -50,9 +51,10 @@ class Hall:
         self.clock = clock or SystemClock()
         self.store = Store(self.data_dir)
         self.bus = EventBus()
+        self.mark = MarkWriter(self.data_dir)
         # The idle tick makes the 06:00 roll-over happen within seconds even when nobody takes a ticket.
-        self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self.bus.publish,
-                             before_batch=self._roll_over, idle_seconds=5.0)
+        self.writer = Writer(self.store.writer_connection, clock=self.clock.now, on_commit=self._committed,
+                             before_batch=self._roll_over, idle_seconds=5.0, storage_dir=self.data_dir)
         self.devices = DeviceManager(self.board, lambda: self.config, self._dispense, self.data_dir,
                                      key=self._key, rate=self._rate)
         self._day: str | None = None
@@ -61,10 +63,16 @@ class Hall:
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> "Hall":
-        """Start the writer and the fan-out, roll the business day over if needed, open the devices."""
+        """Start the writer and the fan-out, roll the business day over if needed, void the tickets a stop left
+        unprinted, open the devices."""
+        self.mark.start()
         self.writer.start()
         self.bus.start()
         self.change(lambda tx, cfg: None)  # runs the roll-over before anyone is served
+        unprinted = self.writer.run(tickets.void_unprinted)
+        if unprinted:
+            log.warning("%d tickets were stored but never confirmed printed before the hall stopped; nobody "
+                        "holds them, so they are void: %s", len(unprinted), ", ".join(unprinted))
         self.bus.subscribe(self.devices.on_events)
         self.devices.load(self.config)
         return self
@@ -72,10 +80,16 @@ class Hall:
     def stop(self) -> None:
         """Stop taking work, finish what is queued, close devices and the database."""
         self.writer.stop()
+        self.mark.stop()  # after the writer: the mark names the last commit
         self.bus.stop()
         with self._print_lock:  # a ticket being printed (a dispenser button's too) is finished first
             self.devices.stop()
         self.store.close()
+
+    def _committed(self, events: list[dict]) -> None:
+        """After each commit (on the writer thread): note the newest event for the commit mark, publish all."""
+        self.mark.note(events[-1]["id"], self._day)
+        self.bus.publish(events)
 
     def change(self, op: Callable, *args, **kwargs) -> Any:
         """Run ``op(tx, config, *args)`` on the writer with the config in force when it runs."""
@@ -96,7 +110,7 @@ class Hall:
         """Issue and print a ticket; if the printer is not ready or fails, no ticket stays waiting (503)."""
         svc = self.config.service(service)
         printer = self._ready_printer()
-        ticket_id = self.change(tickets.issue, service, priority, agent_code, source)
+        ticket_id = self.change(tickets.issue, service, priority, agent_code, source, paper=printer is not None)
         view = self.ticket_view(ticket_id)
         if printer is not None:
             try:
@@ -109,7 +123,17 @@ class Hall:
                                 void_error.message)
                 raise Unavailable(f"Sorry, {exc.message}; no ticket was issued. Please ask at the guide desk.",
                                   code="printer_unavailable") from None
+            self._confirm_printed(ticket_id)
         return view
+
+    def _confirm_printed(self, ticket_id: int) -> None:
+        """Store the ``printed`` event before the customer is answered: a ticket without one is voided at the
+        next start (tickets.void_unprinted)."""
+        try:
+            self.writer.run(tickets.printed, ticket_id)
+        except HallError as exc:  # e.g. the disk just filled up: the customer holds the paper all the same
+            log.warning("ticket %s was printed, but that could not be recorded (%s); should the hall restart "
+                        "before it is served, it will be voided", ticket_id, exc.message)
 
     def reprint_ticket(self, ticket_id: int) -> dict:
         """Print a waiting (or called) ticket again, e.g. after a jam; the ticket itself does not change."""

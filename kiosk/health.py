@@ -7,8 +7,8 @@ The answer's ``status`` is one of three:
 
 * ``ok`` (200) — everything works;
 * ``degraded`` (200) — the hall serves, but something needs a technician: each problem is named in
-  ``problems`` (a device offline or out of paper, and so on). A restart would not help (it does not load paper),
-  so the watchdog goes on being fed;
+  ``problems`` (a device offline or out of paper, the data directory's disk full, and so on). A restart would
+  not help (it does not load paper or free space), so the watchdog goes on being fed;
 * ``unhealthy`` (503) — the queue writer or the event fan-out does not move; a restart can help them.
 
 Devices are judged from their last known state (``Device.state()`` never waits for a device), so a silent
@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import TimeoutError as FutureTimeout
+
+from . import storage
+from .errors import StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,11 @@ class Health:
         if not writer.alive():
             return False, "the queue writer thread has stopped"
         try:
-            future = writer.submit(_probe_writer)
+            # While writes fail for lack of space, the probe writes one row, so health sees space return.
+            future = writer.submit(storage.probe if writer.storage_full else _probe_writer)
             future.result(self.probe_timeout)
+        except StorageFull:
+            pass  # the writer answered; the disk is full (reported by the storage part)
         except FutureTimeout:
             future.cancel()
             return False, f"the queue writer did not answer within {self.probe_timeout:g} s (hung or overloaded)"
@@ -81,6 +87,10 @@ class Health:
             parts[name] = ok
             if problem:
                 problems.append(problem)
+        disk = storage.state(self.hall.data_dir, self.hall.writer.storage_full)
+        full = storage.problem(disk)
+        if full:
+            problems.append(full)
         states = self.hall.devices.states()
         problems += [p for p in map(device_problem, states) if p]
         streams = {"open": self.hall.bus.stream_count(), "limit": self.max_streams}
@@ -88,6 +98,6 @@ class Health:
             problems.append(f"all {self.max_streams} event-stream places are taken: a screen that connects now "
                             "is refused (503 too_many_streams)")
         status = "unhealthy" if not all(parts.values()) else ("degraded" if problems else "ok")
-        return {"status": status, "parts": parts,
+        return {"status": status, "parts": parts, "storage": disk,
                 "devices_online": {s["name"]: s["online"] for s in states}, "streams": streams,
                 "problems": problems}

@@ -3,8 +3,8 @@
 Counters of tickets issued and called come from the committed events (they start at zero when the daemon
 starts, which Prometheus' ``rate()`` and ``increase()`` handle); everything else is read when scraped: waiting
 tickets from the database, device state from each device's ``state()`` dict (``online``, ``paper``,
-``queue_length`` where the driver reports them), the fan-out's backlog, the newest backup. Request latency is a
-histogram per route. docs/operations.md says what each metric means.
+``queue_length`` where the driver reports them), the fan-out's backlog, the data directory's disk (full, free
+bytes), the newest backup. Request latency is a histogram per route. docs/operations.md says what each metric means.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any, Callable
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from . import backup
+from . import backup, storage
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PAPER_STATES = ("ok", "near_end", "out", "unknown")
@@ -100,6 +100,11 @@ class HallCollector:
         db = Path(hall.store.path)
         size = sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
         yield GaugeMetricFamily("hall_database_bytes", "Size of the database and its WAL file", value=size)
+        disk = storage.state(hall.data_dir, hall.writer.storage_full)
+        yield GaugeMetricFamily("hall_storage_full", "1 while the data directory's disk is full (changes are refused)",
+                                value=1 if disk["full"] else 0)
+        yield GaugeMetricFamily("hall_storage_free_bytes", "Bytes still free on the data directory's disk",
+                                value=disk["free_bytes"])
         newest = backup.newest(backup.backup_dir(hall.data_dir))
         yield GaugeMetricFamily("hall_backup_last_timestamp_seconds",
                                 "When the newest backup was taken (Unix time; 0 when there is none)",

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .files import private_dir, private_file
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "hall.db"
@@ -132,12 +134,16 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 
 
 class Store:
-    """The database file of one hall: opened and migrated once, then read from any thread."""
+    """The database file of one hall: opened and migrated once, then read from any thread.
+
+    The data directory is kept at mode 0700 and the database files at 0600, whatever the umask
+    (kiosk/files.py)."""
 
     def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.data_dir / DB_NAME
+        self.data_dir = private_dir(Path(data_dir))
+        self.path = private_file(self.data_dir / DB_NAME)  # before SQLite opens it: -wal and -shm take its mode
+        for suffix in ("-wal", "-shm"):
+            private_file(self.path.with_name(DB_NAME + suffix), create=False)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""Ticket life-cycle operations that are not a counter's: issue, void and the business-day roll-over.
+"""Ticket life-cycle operations that are not a counter's: issue, printed, void and the business-day roll-over.
 
 Each function runs on the writer (``op(tx, ...)``) inside one transaction with its event row.
 """
@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 
 PRIORITIES = ("normal", "starlight", "vip")
 
+# Never wraps: after 999 comes 1000, so no number is issued twice in a business day (docs/queue-rules.md).
 _NEXT_NUMBER = ("INSERT INTO number_seq (prefix, business_day, last) VALUES (?, ?, 1) "
-                "ON CONFLICT (prefix, business_day) DO UPDATE SET last = last % 999 + 1 RETURNING last")
+                "ON CONFLICT (prefix, business_day) DO UPDATE SET last = last + 1 RETURNING last")
+NOT_PRINTED = "the hall stopped before the ticket was printed"
 
 
 def local_date(ts: float, cfg: HallConfig) -> dt.date:
@@ -28,11 +30,13 @@ def local_date(ts: float, cfg: HallConfig) -> dt.date:
 
 
 def issue(tx: Tx, cfg: HallConfig, service_id: str, priority: str = "normal",
-          agent_code: str | None = None, source: str = "kiosk") -> int:
+          agent_code: str | None = None, source: str = "kiosk", paper: bool = False) -> int:
     """Issue a ticket and return its id.
 
-    The number is the service's prefix (the VIP series for VIP tickets) and the next of three digits for
-    this business day, wrapping after 999. A Starlight ticket needs a valid roster entry.
+    The number is the service's prefix (the VIP series for VIP tickets) and the next number of this business
+    day, at least three digits (A001 … A999, then A1000: it never wraps). A Starlight ticket needs a valid
+    roster entry. ``paper``: the ticket is about to be printed, and holds nobody until its ``printed`` event
+    is stored (see :func:`void_unprinted`).
     """
     service = cfg.service(service_id)
     if priority not in PRIORITIES:
@@ -49,8 +53,29 @@ def issue(tx: Tx, cfg: HallConfig, service_id: str, priority: str = "normal",
         "INSERT INTO tickets (number, prefix, seq, business_day, service, priority, agent_code, source, "
         "status, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)",
         (number, prefix, seq, day, service_id, priority, agent_code, source, tx.now))
-    tx.emit("issued", ticket_id=cur.lastrowid, number=number, service=service_id, priority=priority)
+    extra = {"paper": True} if paper else {}
+    tx.emit("issued", ticket_id=cur.lastrowid, number=number, service=service_id, priority=priority, **extra)
     return cur.lastrowid
+
+
+def printed(tx: Tx, ticket_id: int) -> None:
+    """Record that the printer confirmed a ticket's paper: from now on a customer holds it."""
+    tx.emit("printed", ticket_id=ticket_id)
+
+
+def void_unprinted(tx: Tx) -> list[str]:
+    """At start: void every open ticket that was to be printed but whose printing was never confirmed (the
+    hall stopped between the commit and the printer's answer), since nobody holds it. Returns their numbers.
+
+    Tickets issued without a printer (no ``paper`` in their ``issued`` event) are left alone."""
+    rows = tx.execute(
+        "SELECT t.id, t.number FROM tickets t JOIN events e ON e.ticket_id = t.id AND e.type = 'issued' "
+        "WHERE t.status IN ('waiting', 'called') AND json_extract(e.data, '$.paper') = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM events p WHERE p.ticket_id = t.id AND p.type = 'printed') "
+        "ORDER BY t.id").fetchall()
+    for row in rows:
+        void(tx, row["id"], NOT_PRINTED)
+    return [row["number"] for row in rows]
 
 
 def void(tx: Tx, ticket_id: int, reason: str) -> None:

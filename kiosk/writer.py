@@ -3,7 +3,9 @@
 Operations are functions ``op(tx, *args)`` submitted from any thread. The writer takes whatever is queued
 (up to ``max_batch``), opens one ``BEGIN IMMEDIATE`` transaction, runs each operation inside its own
 SAVEPOINT, and commits once (group commit: one fsync for the batch, synchronous FULL). An operation that
-raises is rolled back alone; the others in the batch still commit. Callers are answered only after the
+raises is rolled back alone; the others in the batch still commit. When SQLite itself rolls the transaction
+back (a full disk at the commit or while an operation writes), every caller of the batch gets the same error
+(503 ``storage_full`` for a full disk) and nothing of the batch is stored. Callers are answered only after the
 commit, so a ticket is durable before anyone is told its number. Events appended by the operations are
 handed to ``on_commit`` after the commit, in order.
 """
@@ -17,8 +19,10 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import Any, Callable
 
+from . import storage
 from .errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -58,8 +62,9 @@ class Writer:
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, clock: Callable[[], float] = time.time,
                  on_commit: Callable[[list[dict]], None] | None = None,
                  before_batch: Callable[[Tx], None] | None = None,
-                 idle_seconds: float = 30.0, max_batch: int = 64):
+                 idle_seconds: float = 30.0, max_batch: int = 64, storage_dir: Path | None = None):
         self._connect = connect
+        self._storage_dir = storage_dir  # where the database lives: an I/O error there on a full disk is "full"
         self._clock = clock
         self._on_commit = on_commit
         self._before_batch = before_batch
@@ -70,6 +75,7 @@ class Writer:
         self._started = threading.Event()
         self._start_error: BaseException | None = None
         self.last_commit_at: float | None = None
+        self.storage_full = False  # the last batch that wrote failed for lack of space, and none has since
 
     def start(self) -> None:
         """Start the writer thread and wait until its connection is open."""
@@ -154,6 +160,7 @@ class Writer:
     def _commit_batch(self, conn: sqlite3.Connection, batch: list) -> None:
         tx = Tx(conn, self._clock())
         outcomes: list[tuple[Future, bool, Any]] = []
+        changes = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
             if self._before_batch is not None:
@@ -166,17 +173,12 @@ class Writer:
                 ok, value = self._savepoint(tx, op, (tx, *args), kwargs)
                 outcomes.append((fut, ok, value))
             conn.execute("COMMIT")
-        except BaseException as exc:  # the commit itself failed (disk full, I/O error): nothing was stored
-            log.error("queue transaction failed and was rolled back: %s", exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for fut, _ok, _value in outcomes:
-                fut.set_exception(exc)
-            for fut, *_ in batch[len(outcomes):]:
-                if not fut.done():
-                    fut.set_exception(exc)
+        except BaseException as exc:  # the commit failed, or SQLite rolled the transaction back: nothing stored
+            self._batch_failed(conn, batch, exc.error if isinstance(exc, _TransactionLost) else exc)
             return
         self.last_commit_at = time.monotonic()
+        if conn.total_changes != changes:
+            self.storage_full = False  # something was written: the disk takes writes again
         for fut, ok, value in outcomes:
             (fut.set_result if ok else fut.set_exception)(value)
         if tx.events and self._on_commit is not None:
@@ -185,16 +187,49 @@ class Writer:
             except Exception:
                 log.exception("event publishing failed")
 
-    @staticmethod
-    def _savepoint(tx: Tx, op, args, kwargs) -> tuple[bool, Any]:
+    def _batch_failed(self, conn: sqlite3.Connection, batch: list, exc: BaseException) -> None:
+        """Answer every caller of a batch that stored nothing with the same error (storage_full on a full disk)."""
+        if storage.is_full(exc, self._storage_dir):
+            if not self.storage_full:
+                log.error("the disk holding the database is full; changes are refused until space is freed "
+                          "(%s)", exc)
+            self.storage_full = True
+            error: BaseException = storage.full_error()
+        else:
+            log.error("queue transaction failed and was rolled back: %s", exc)
+            error = exc
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as rollback_error:
+                log.error("the rollback failed as well: %s", rollback_error)
+        for fut, *_ in batch:
+            if fut.done():
+                continue  # cancelled by its caller before it started
+            if fut.running() or fut.set_running_or_notify_cancel():  # ran, or is kept from a late cancel
+                fut.set_exception(error)
+
+    def _savepoint(self, tx: Tx, op, args, kwargs) -> tuple[bool, Any]:
         mark = len(tx.events)
         tx.conn.execute("SAVEPOINT op")
         try:
             value = op(*args, **kwargs)
         except Exception as exc:
+            if not tx.conn.in_transaction:
+                # SQLite rolled the whole transaction back (disk full, I/O error): the operations before this
+                # one are undone too, and the ones after it must not run outside a transaction.
+                raise _TransactionLost(exc) from exc
             tx.conn.execute("ROLLBACK TO op")
             tx.conn.execute("RELEASE op")
             del tx.events[mark:]
-            return False, exc
+            return False, storage.full_error() if storage.is_full(exc, self._storage_dir) else exc
         tx.conn.execute("RELEASE op")
         return True, value
+
+
+class _TransactionLost(Exception):
+    """SQLite ended the batch's transaction by itself; carries the error that made it do so."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error

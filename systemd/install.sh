@@ -60,7 +60,7 @@ if [ ! -e "$DESTDIR$CONFDIR/hall.toml" ]; then
 fi
 
 # Data: the database and its backups.
-install -d -m 0750 "$DESTDIR$STATEDIR"
+install -d -m 0700 "$DESTDIR$STATEDIR"
 own "$USER_NAME:$USER_NAME" "$DESTDIR$STATEDIR"
 
 # Units and rules, with the paths of this install.

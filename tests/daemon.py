@@ -18,10 +18,12 @@ KIOSK = str(Path(sys.executable).with_name("kiosk"))
 class Daemon:
     """``kiosk run`` on a free loopback port with its own data dir (None: from the environment)."""
 
-    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None, log: Path | None = None):
+    def __init__(self, data_dir: Path | None, *args: str, env: dict | None = None, log: Path | None = None,
+                 umask: int = -1):
         self.data_dir = data_dir
         self.args = args
         self.env = {**os.environ, **(env or {})}
+        self.umask = umask  # the umask the daemon starts with (-1: this process's)
         self.log = log  # where its stderr (the log) goes; discarded when None
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -33,7 +35,8 @@ class Daemon:
         cmd = [KIOSK, "run", *where, "--port", "0", *self.args]
         stderr = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=self.env)
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=self.env,
+                                         umask=self.umask)
         finally:
             if self.log:
                 stderr.close()
@@ -44,7 +47,7 @@ class Daemon:
             if not line:
                 raise AssertionError(f"kiosk run exited with {self.proc.wait()}: {''.join(lines)}")
             lines.append(line)
-            if "technician token" in line:
+            if "technician token:" in line:  # always printed (the token itself only when it is new)
                 break
         self.banner = "".join(lines)
         found = re.search(r"running at (http://\S+)", self.banner)
@@ -55,8 +58,9 @@ class Daemon:
 
     @property
     def technician(self) -> dict:
-        """Headers with the technician token the daemon printed."""
-        token = re.search(r"technician token:\s+(\S+)", self.banner).group(1)
+        """Headers with the technician token, read from ``DATA_DIR/technician.token`` as a technician would."""
+        data_dir = self.data_dir if self.data_dir is not None else Path(self.env.get("KIOSK_DATA_DIR", "data"))
+        token = (Path(data_dir) / "technician.token").read_text().strip()
         return {"Authorization": f"Bearer {token}"}
 
     def signal(self, signum: int) -> None:

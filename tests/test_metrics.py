@@ -60,7 +60,10 @@ def test_health_names_the_device_problem_without_calling_the_hall_unhealthy(clie
     assert root.status_code == api.status_code == 200
     assert root.json["status"] == "degraded" and root.json["parts"] == {"writer": True, "events": True}
     assert root.json["problems"] == ["device ticket-printer is out of paper"]
-    assert api.json == root.json
+    bodies = [resp.get_json() for resp in (root, api)]
+    for body in bodies:
+        body["storage"].pop("free_bytes")  # the disk is shared: its free bytes move between the two answers
+    assert bodies[0] == bodies[1]
 
 
 def test_live_daemon_serves_metrics_to_a_scraper(tmp_path):

@@ -1,11 +1,12 @@
-"""Ticket numbers: prefix + three digits per prefix per business day, the VIP series, the wrap after 999,
+"""Ticket numbers: prefix + three digits per prefix per business day (A1000 after A999), the VIP series,
 and the business-day boundary (06:00 in Asia/Shanghai) that expires yesterday's queue and restarts numbering."""
 import datetime as dt
-import re
 import sqlite3
 import zoneinfo
 
 import pytest
+
+from util import hall_config, wait_until
 
 API = "/api/v1"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -80,15 +81,37 @@ def test_kiosk_cannot_issue_a_vip_ticket_and_no_v_number_is_used_up(client, guid
     assert issue(client, "general", guide, priority="vip")["number"] == "V001"
 
 
-def test_numbers_wrap_from_999_back_to_001(hall, client):
-    """After A998 of the day the next tickets are A999 and then A001 again (three digits, never A1000);
-    other prefixes are not affected."""
-    issue(client, "general")
+def vendor_displays(cfg: dict) -> None:
+    """The default hall with counter 1's LED on the LED-485 ASCII protocol and the strip on the AA…FF frame."""
+    protocols = {"counter-1-led": "led485-ascii", "hall-strip": "strip-aa"}
+    for dev in cfg["devices"]:
+        if dev["name"] in protocols:
+            dev["options"]["protocol"] = protocols[dev["name"]]
+
+
+@hall_config(vendor_displays)
+def test_after_999_numbers_go_on_to_1000_and_every_device_shows_four_digits(hall, client, tech):
+    """A001 is still waiting when the general series reaches A999: the next tickets are A1000 and A1001 (never
+    A001 again). Counter 1 calls A1000: the printed ticket has A1000 at 4x4, the LED-485 display above counter 1
+    shows A1000, the strip scrolls the call, the voice reads 一 零 零 零 digit by digit; B starts at B001."""
+    first = issue(client, "general")
     hall.writer.run(lambda tx: tx.execute(
         "UPDATE number_seq SET last = 998 WHERE prefix = 'A' AND business_day = ?", (TODAY,)))
-    numbers = [issue(client, "general")["number"] for _ in range(3)]
-    assert numbers == ["A999", "A001", "A002"]
-    assert all(re.fullmatch(r"A\d{3}", n) for n in numbers)
+    later = [issue(client, "general") for _ in range(3)]
+    assert [t["number"] for t in later] == ["A999", "A1000", "A1001"]
+    assert ticket(client, first["id"])["status"] == "waiting"
+    page = hall.devices.printer.virtual.pages[-2]
+    assert page.size_of("A1000") == (4, 4)
+    assert client.post(f"{API}/counters/1/call", json={"ticket": later[1]["id"]}, headers=tech).status_code == 200
+
+    def shows(name):
+        state = next(d for d in client.get(f"{API}/devices", headers=tech).json["devices"] if d["name"] == name)
+        return state["virtual"]["shows"]
+    wait_until(lambda: shows("counter-1-led") == ["A1000"])
+    wait_until(lambda: shows("hall-strip")[:2] == ["请A1000号到1号窗口办理", "Ticket A1000, please go to Counter 1"])
+    voice = hall.devices.get("voice")
+    wait_until(lambda: voice.spoken, timeout=15)
+    assert voice.spoken[0]["zh-CN"] == "请 A 一 零 零 零 号到1号窗口办理"
     assert issue(client, "consult")["number"] == "B001"
 
 

@@ -21,6 +21,7 @@ window.HALL_MESSAGES = {
   "err.starlight_unknown": ["未找到该代理人编码，请核对后重试，或到引导台咨询", "We could not find this agent code. Please check it, or ask at the guide desk."],
   "err.starlight_revoked": ["该星光服务资格目前无法使用，请到引导台咨询", "This Starlight qualification cannot be used now; please ask at the guide desk."],
   "err.bad_agent_code": ["代理人编码格式不正确，请核对后重试", "That agent code does not look right; please check it."],
+  "err.storage_full": ["很抱歉，系统存储空间已满，本次操作未完成，请告知引导台或技术人员", "Sorry, the hall system's storage is full; nothing was done. Please tell the guide desk or the technician."],
   "err.network": ["暂时连接不上系统，请稍候再试", "The hall system cannot be reached; please try again shortly."],
   "err.token_required": ["请先登录", "Please sign in first"],
   "err.invalid_token": ["令牌无效，请重新登录", "This token is not known; please sign in again"],
