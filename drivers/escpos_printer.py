@@ -3,6 +3,10 @@
 One worker thread owns the port (:class:`PortOwner`): status checks, tickets and test pages are jobs on its
 queue, and the caller waits for the answer with a timeout. The port opens on first use and again after it
 fails, with a growing pause between attempts; each distinct error is logged once.
+
+When a config change replaces the printer's driver, the new driver takes over the same worker
+(:meth:`EscposPrinter.take_over`): the jobs already queued finish on the old port, then the worker closes it and
+opens the new driver's port for every later job. The port never has two owners and no job is dropped.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from . import escpos_codes as codes
@@ -23,6 +28,15 @@ from .ticket_escpos import PaperStyle, test_page_bytes, ticket_bytes
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+STOP_S = 5.0  # how long stop() waits for the job in progress and those queued before it
+
+
+@dataclass(frozen=True)
+class _Switch:
+    """A job that closes the port and makes ``opener`` open the port of every later job (see hand_over)."""
+
+    opener: Callable[[], Escpos]
+    done: Callable[[], None]
 
 
 class PortOwner:
@@ -31,6 +45,8 @@ class PortOwner:
     def __init__(self, name: str, opener: Callable[[], Escpos]):
         self._opener = opener
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()   # no job is queued behind the stop marker
+        self._closed = False
         self._port: Escpos | None = None
         self._retry_at = 0.0
         self._backoff = BACKOFF_FIRST
@@ -42,16 +58,35 @@ class PortOwner:
         """Start the worker thread."""
         self._thread.start()
 
-    def stop(self) -> None:
-        """Finish queued jobs, close the port and end the thread."""
-        if self._thread.is_alive():
+    def running(self) -> bool:
+        """True while the worker runs and takes jobs."""
+        return self._thread.is_alive() and not self._closed
+
+    def stop(self, timeout: float = STOP_S) -> None:
+        """Take no more jobs; finish those queued, close the port and end the thread (waiting at most
+        ``timeout``: a port that hangs is left to its daemon thread)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._jobs.put(None)
-            self._thread.join(5)
+        self._thread.join(timeout)
+
+    def hand_over(self, opener: Callable[[], Escpos], done: Callable[[], None]) -> None:
+        """Let the jobs already queued finish on the current port, then close it and open later jobs' port with
+        ``opener``; ``done()`` is called on the worker once the old port is closed."""
+        self._put(_Switch(opener, done))
+
+    def _put(self, job) -> None:
+        with self._lock:
+            if self._closed:   # refused at once, never left waiting behind the stop marker
+                raise DeviceError("printer_stopped", "the ticket printer's driver has stopped")
+            self._jobs.put(job)
 
     def call(self, fn: Callable[[Escpos], object], timeout: float) -> object:
         """Run ``fn(port)`` on the worker; raise DeviceError ``printer_timeout`` if it takes over ``timeout``."""
         future: concurrent.futures.Future = concurrent.futures.Future()
-        self._jobs.put((fn, future))
+        self._put((fn, future))
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -65,6 +100,9 @@ class PortOwner:
             if job is None:
                 self._close()
                 return
+            if isinstance(job, _Switch):
+                self._switch(job)
+                continue
             fn, future = job
             if future.set_running_or_notify_cancel():
                 try:
@@ -83,6 +121,15 @@ class PortOwner:
                     self._close()
                     log.exception("printer job failed")
                     future.set_exception(DeviceError("printer_failed", f"the ticket printer failed ({exc})"))
+
+    def _switch(self, job: _Switch) -> None:
+        self._close()
+        self._opener = job.opener
+        self._retry_at, self._backoff, self._last_logged = 0.0, BACKOFF_FIRST, None
+        try:
+            job.done()
+        except Exception:  # noqa: BLE001 - the worker must outlive any driver surprise
+            log.exception("printer hand-over failed")
 
     def _open(self) -> Escpos:
         if self._port is not None:
@@ -128,6 +175,8 @@ class EscposPrinter(Printer):
         self.transport = self.type
         self.last_ticket_at: float | None = None
         self._owner = PortOwner(self.name, self._open_port)
+        self._replaced: threading.Event | None = None      # the replaced driver's: set when its last job is done
+        self._handed_over: threading.Event | None = None   # ours, once a successor took the worker over
 
     def _open_port(self) -> Escpos:
         return open_port(self.transport, self.options, self.style.profile)
@@ -136,13 +185,29 @@ class EscposPrinter(Printer):
         """The port in words (for messages and the device list)."""
         return describe(self.transport, self.options)
 
+    def take_over(self, old) -> None:
+        """Before :meth:`start`: when ``old`` is an ESC/POS driver whose worker runs, keep that worker (and
+        the last ticket's time), so the ticket it is printing and the jobs queued behind it finish on the old
+        port and every later job runs on this driver's port."""
+        if isinstance(old, EscposPrinter) and old._owner.running() and old._handed_over is None:
+            self._owner, self.last_ticket_at = old._owner, old.last_ticket_at
+            self._replaced = old._handed_over = threading.Event()
+
     def start(self) -> None:
-        """Start the worker that owns the port (the port opens on first use)."""
-        self._owner.start()
+        """Start the worker that owns the port (the port opens on first use), or hand the inherited worker
+        over to this driver's port."""
+        if self._replaced is not None:
+            self._owner.hand_over(self._open_port, self._replaced.set)
+        else:
+            self._owner.start()
 
     def stop(self) -> None:
-        """Close the port and stop the worker."""
-        self._owner.stop()
+        """Close the port and stop the worker; a driver that was replaced waits (at most its print timeout)
+        until its last job has finished, and leaves the worker to its successor."""
+        if self._handed_over is None:
+            self._owner.stop()
+        elif not self._handed_over.wait(self.options["print_timeout"] + STOP_S):
+            log.warning("ticket printer %s: the old driver's last job did not finish", self.name)
 
     # -- jobs that run on the worker ----------------------------------------------------------------------
     def _query(self, port: Escpos) -> PrinterStatus:

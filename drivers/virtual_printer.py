@@ -2,7 +2,8 @@
 
 It decodes what it receives (:mod:`.escpos_decode`), keeps the cut pages, and answers ``DLE EOT n`` with the
 state a test or a technician set: paper out, paper near end, cover open, offline (it then stays silent, as an
-unplugged printer does), or paper running out in the middle of the next ticket. The real driver talks to it
+unplugged printer does), slow (each answer comes a second late, as from a printer busy feeding paper), or
+paper running out in the middle of the next ticket. The real driver talks to it
 exactly as to a printer, so tests and the demo hall exercise python-escpos, pyserial and sockets for real.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .escpos_decode import Decoder, Page
 
 log = logging.getLogger(__name__)
 KEEP = 200   # how many printed pages the virtual printer remembers
-FAULTS = ("paper_out", "paper_near_end", "offline", "cover_open", "fail_during_print")
+FAULTS = ("paper_out", "paper_near_end", "offline", "cover_open", "fail_during_print", "slow")
+SLOW_S = 1.0  # how late a "slow" printer answers each status request
 
 
 class VirtualPrinter:
@@ -86,7 +88,11 @@ class VirtualPrinter:
             if "offline" in self.faults:
                 return b""
             state = self.status()
-            return b"".join(codes.status_answer(n, **state) for n in decoded.status_requests)
+            reply = b"".join(codes.status_answer(n, **state) for n in decoded.status_requests)
+            slow = "slow" in self.faults and reply
+        if slow:
+            time.sleep(SLOW_S)   # on the port's own thread: only this printer's answer is late
+        return reply
 
     def forget(self, channel: object) -> None:
         """Drop a closed connection's half-received command."""
