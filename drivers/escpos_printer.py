@@ -214,6 +214,7 @@ class EscposPrinter(Printer):
         if self.transport == "file":   # a device file is write-only: no status answers
             return PrinterStatus(online=True, paper="unknown")
         drain(port)
+        self.traffic.debug("asks for its status (DLE EOT 1, 2, 4)")
         port._raw(codes.status_query())
         reply = read_reply(port, 3, self.options["timeout"])
         self.traffic.debug("status answer %s", reply.hex(" "))  # raw traffic: kiosk.traffic.<device name>

@@ -31,7 +31,7 @@ from .tts_engine import EngineFailed, EngineProcess, espeak_cli_synth, voice_pro
 log = logging.getLogger(__name__)
 
 KEEP = 200  # announcements remembered for the device list and the tests
-STOP_GRACE_S = 2.0  # a stop lets the announcement being made finish this long before it kills the engine
+STOP_GRACE_S = 1.0  # a stop lets the announcement being made finish this long before it kills the engine
 LANGUAGE_NAMES = {"zh-CN": "Mandarin", "en": "English"}
 # Tried in order when a voice option is "auto" (and after a configured voice that fails its check).
 CANDIDATES = {"zh-CN": ("cmn-latn-pinyin", "cmn"), "en": ("en-us", "en")}

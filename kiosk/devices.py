@@ -23,7 +23,9 @@ from .settings import HallConfig
 
 log = logging.getLogger(__name__)
 
-STOP_S = 4.0       # the longest a stop of every device may take (a hall stop's share; see Hall.stop)
+# The longest a hall's stop waits for the ticket being printed and every device to close: with the web server's
+# own wait for requests in progress (5 s) the daemon exits within 10 s of SIGTERM whatever the devices do.
+STOP_S = 3.0
 BUS_STOP_S = 5.0   # how long a changed bus may take to let go of its port
 UNIQUE_KINDS = ("printer", "speech")   # one per hall: a new one takes over from the old whatever its name
 

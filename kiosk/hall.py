@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from . import config_checks, counter_ops, estimates, ratings, roster, settings, tickets
 from .clock import SystemClock, business_day, day_began_at, iso
-from .devices import DeviceManager
+from .devices import STOP_S as DEVICES_STOP_S, DeviceManager
 from .display.board import Board, load_board
 from .display.ticket import build_layout
 from .drivers.base import DeviceError
@@ -27,7 +27,6 @@ from .writer import Tx, Writer
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.toml"
-DEVICES_STOP_S = 4.0  # a stop waits this long in all for the ticket being printed and the devices to close
 
 COUNTER_ACTIONS: dict[str, Callable] = {
     "next": counter_ops.next_ticket,
@@ -75,20 +74,12 @@ class Hall:
     def stop(self) -> None:
         """Stop taking work, finish what is queued, close devices and the database.
 
-        A ticket being printed (a dispenser button's too) is finished first, and the devices are closed all
-        at once, all within :data:`DEVICES_STOP_S`: a printer, bus or voice that hangs is left behind (and
-        logged), so the hall always stops."""
+        The devices are closed all at once within :data:`DEVICES_STOP_S`: the printer finishes the ticket it
+        is printing (a dispenser button's too) and refuses later ones; a printer, bus or voice that hangs is
+        left behind (and logged), so the hall always stops."""
         self.writer.stop()
         self.bus.stop()
-        deadline = time.monotonic() + DEVICES_STOP_S
-        printing = self._print_lock.acquire(timeout=DEVICES_STOP_S / 2)
-        if not printing:
-            log.warning("a ticket was still being printed when the hall stopped")
-        try:
-            self.devices.stop(deadline)
-        finally:
-            if printing:
-                self._print_lock.release()
+        self.devices.stop(time.monotonic() + DEVICES_STOP_S)
         self.store.close()
 
     def change(self, op: Callable, *args, **kwargs) -> Any:
