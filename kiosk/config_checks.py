@@ -66,8 +66,8 @@ def _check_business_day(tx: Tx, old: HallConfig, new: HallConfig) -> None:
     if old.data["business_day"] == new.data["business_day"]:
         return
     today = business_day(tx.now, old.tz, old.day_start)
-    open_now = tx.one("SELECT count(*) FROM tickets WHERE status IN ('waiting', 'called') AND business_day = ?",
-                      (today,))[0]
+    open_now = tx.execute("SELECT count(*) FROM tickets WHERE status IN ('waiting', 'called') AND business_day = ?",
+                          (today,)).fetchone()[0]
     if open_now:
         raise Conflict(f"{open_now} ticket(s) of the current business day are waiting or at a counter; the day "
                        "start and time zone can only be changed when nobody waits (after the last customer), "

@@ -97,7 +97,8 @@ def test_a_save_leaves_unchanged_devices_running_and_adds_and_removes_devices_on
     unchanged devices were not rebuilt: counter 2's LED is still offline, the printer still reports its paper
     near its end. The evaluator is gone from the device list; the new keypad comes online and its "next" key
     calls A001 at counter 2, and once counter 2's LED is plugged back in it shows A001."""
-    assert client.post(f"{API}/devices/counter-2-led/simulate", json={"unplugged": True}, headers=tech).status_code == 200
+    unplug = client.post(f"{API}/devices/counter-2-led/simulate", json={"unplugged": True}, headers=tech)
+    assert unplug.status_code == 200
     client.post(f"{API}/devices/ticket-printer/simulate", json={"fault": "paper_near_end"}, headers=tech)
     wait_until(lambda: device_state(client, tech, "counter-2-led")["online"] is False)
     cfg = client.get(f"{API}/config", headers=tech).json
