@@ -136,10 +136,11 @@ class Bus:
         self._kick.set()
         self.work.put(None)
         deadline = time.monotonic() + timeout
-        for thread in (self._thread, self._worker):
-            if thread is not None:
-                thread.join(max(0.0, deadline - time.monotonic()))
-        self._close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close()   # the port is free for a successor even while a button's handler still runs
+        if self._worker is not None:
+            self._worker.join(max(0.0, deadline - time.monotonic()))
 
     def kick(self) -> None:
         """Wake the owner thread: a member has something to send."""

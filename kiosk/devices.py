@@ -3,6 +3,10 @@
 Calls reach displays and speech only through committed events (never inline in a request): the event
 dispatcher calls :meth:`DeviceManager.on_events`, which rebuilds the call board from the database and pushes
 it to every display, and queues one announcement per call or recall.
+
+A new config is applied by :meth:`DeviceManager.apply`, which rebuilds only the devices whose entry changed
+and hands over to each new device what outlives its driver; :meth:`DeviceManager.stop` closes every device at
+once within one deadline, so no device that hangs can keep the hall from stopping.
 """
 from __future__ import annotations
 
@@ -82,7 +86,7 @@ class DeviceManager:
             fresh = {s["name"]: self._build(s, old) for s in cfg.data["devices"] if s["name"] not in kept}
             self.buses.start()
             self.devices = {s["name"]: kept.get(s["name"]) or fresh[s["name"]] for s in cfg.data["devices"]}
-            if leaving:
+            if old and (leaving or fresh):
                 log.info("devices rebuilt or removed by the new config: %s; started: %s",
                          ", ".join(d.name for d in leaving), ", ".join(fresh) or "none")
             self._retire(leaving)
