@@ -11,6 +11,7 @@ import time
 import requests
 
 from kiosk import tokens
+from kiosk.drivers import registry
 from kiosk.store import connect
 from util import hall_config, wait_until
 
@@ -242,3 +243,18 @@ def test_calls_waiting_to_be_announced_are_spoken_once_by_the_new_voice(client, 
     wait_until(lambda: len(calls()) >= 4, timeout=60)
     assert calls() == ["A001", "A002", "A003", "A004"]
     assert hall.devices.speech.options["rate"] == 180
+
+
+def test_a_stopped_printer_driver_refuses_a_status_check_at_once_instead_of_timing_out():
+    """A virtual ESC/POS printer's driver answers a status check, then is stopped (as a replaced driver is).
+    A caller that still holds it and asks again is told at once that the driver has stopped, instead of
+    waiting out the timeout for a job that would never run."""
+    spec = {"name": "ticket-printer", "kind": "printer", "type": "virtual", "counter": 0, "services": [],
+            "options": {}}
+    spec["options"] = registry.check_device(spec, "devices[0]")
+    printer = registry.build(spec)
+    printer.start()
+    assert printer.status().ready
+    printer.stop()
+    status = printer.status()
+    assert not status.online and "driver has stopped" in status.error
