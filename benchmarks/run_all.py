@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_bus  # noqa: E402
+import bench_config_save  # noqa: E402
 import bench_durability  # noqa: E402
 import bench_issue  # noqa: E402
 import bench_next  # noqa: E402
@@ -21,6 +22,6 @@ if __name__ == "__main__":
     results = {"machine": machine(), "issue": bench_issue.run(), "next": bench_next.run(),
                "throughput": bench_throughput.run(), "voice": bench_voice.run(), "bus": bench_bus.run(),
                "printer": [bench_printer.run("network"), bench_printer.run("serial")], "screens": bench_screens.run(),
-               "durability": bench_durability.run()}
+               "durability": bench_durability.run(), "config_save": bench_config_save.run()}
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     print()

@@ -111,6 +111,10 @@ class Device:
         # What the device is sent and answers, at DEBUG; off unless a technician switches it on (SIGUSR1).
         self.traffic = logging.getLogger(f"kiosk.traffic.{self.name}")
 
+    def take_over(self, old: "Device") -> None:
+        """Called before :meth:`start` when a config change replaces ``old`` (still running) with this device:
+        take what must outlive a driver (a port's worker, work waiting to be done). Nothing by default."""
+
     def start(self) -> None:
         """Open the device (no-op for devices that need nothing)."""
 

@@ -16,6 +16,11 @@ throws away what has arrived before each question, and after a question that wen
 until the line has been quiet for a whole ``timeout`` (throwing away the late answer if it comes) before it
 asks again. An answer up to twice the ``timeout`` late is thus never mistaken for a fresh one; a printer that
 keeps answering late is refused as offline ("answers later than its timeout").
+
+**A new driver takes the worker over.** When a config change replaces the printer's driver, the new driver
+takes over the same worker (:meth:`EscposPrinter.take_over`): the jobs already queued finish on the old port,
+then the worker closes it and opens the new driver's port (and asks the new driver's status when idle) for
+every later job. The port never has two owners and no job is dropped.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, cast
 
 from . import escpos_codes as codes
@@ -40,6 +46,18 @@ REFRESH_S = 2.0       # an idle printer's status is asked again after this long 
 START_WAIT_S = 1.0    # start() waits at most this long for the first status, so the hall starts knowing it
 STOP_WAIT_S = 0.2     # stop() waits this long for an idle status question under way
 LATE_LIMIT = 2        # after an unanswered question, listen at most this many timeouts for the line to go quiet
+STOP_S = 5.0          # how long stop() waits for the job in progress and those queued before it
+
+
+@dataclass(frozen=True)
+class _Switch:
+    """A job that closes the port and makes ``opener`` open the port of every later job (see hand_over); the
+    idle job and its failure report become the new driver's."""
+
+    opener: Callable[[], Escpos]
+    done: Callable[[], None]
+    idle: Callable[[Escpos], object] | None = None
+    idle_failed: Callable[[DeviceError], None] | None = None
 
 
 class PortOwner:
@@ -53,6 +71,8 @@ class PortOwner:
         self._opener = opener
         self._idle, self._idle_failed, self._idle_s = idle, idle_failed, idle_s
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()   # no job is queued behind the stop marker
+        self._closed = False
         self._port: Escpos | None = None
         self._retry_at = 0.0
         self._backoff = BACKOFF_FIRST
@@ -66,18 +86,40 @@ class PortOwner:
         """Start the worker thread."""
         self._thread.start()
 
-    def stop(self) -> None:
-        """Finish queued jobs, close the port and end the thread. An idle job under way (a silent printer's
+    def running(self) -> bool:
+        """True while the worker runs and takes jobs."""
+        return self._thread.is_alive() and not self._closed
+
+    def stop(self, timeout: float = STOP_S) -> None:
+        """Take no more jobs; finish those queued, close the port and end the thread (waiting at most
+        ``timeout``: a port that hangs is left to its daemon thread). An idle job under way (a silent printer's
         status question can take twice its timeout) is not waited for: the thread ends after it by itself."""
-        if self._thread.is_alive():
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self.stopping = True
             self._jobs.put(None)
-            self._thread.join(STOP_WAIT_S if self._refreshing else 5)
+        if self._thread.is_alive():
+            self._thread.join(STOP_WAIT_S if self._refreshing else timeout)
+
+    def hand_over(self, opener: Callable[[], Escpos], done: Callable[[], None], *,
+                  idle: Callable[[Escpos], object] | None = None,
+                  idle_failed: Callable[[DeviceError], None] | None = None) -> None:
+        """Let the jobs already queued finish on the current port, then close it and open later jobs' port with
+        ``opener`` (and run ``idle`` when idle); ``done()`` is called on the worker once the old port is closed."""
+        self._put(_Switch(opener, done, idle, idle_failed))
+
+    def _put(self, job) -> None:
+        with self._lock:
+            if self._closed:   # refused at once, never left waiting behind the stop marker
+                raise DeviceError("printer_stopped", "the ticket printer's driver has stopped")
+            self._jobs.put(job)
 
     def call(self, fn: Callable[[Escpos], object], timeout: float) -> object:
         """Run ``fn(port)`` on the worker; raise DeviceError ``printer_timeout`` if it takes over ``timeout``."""
         future: concurrent.futures.Future = concurrent.futures.Future()
-        self._jobs.put((fn, future))
+        self._put((fn, future))
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -98,6 +140,10 @@ class PortOwner:
             if job is None:
                 self._close()
                 return
+            if isinstance(job, _Switch):
+                self._switch(job)
+                wait = 0.0   # the new driver learns its printer's state at once
+                continue
             fn, future = job
             if future.set_running_or_notify_cancel():
                 try:
@@ -137,6 +183,17 @@ class PortOwner:
         self._backoff = BACKOFF_FIRST
         self._last_logged = None
         return result
+
+    def _switch(self, job: _Switch) -> None:
+        self._close()
+        self._opener = job.opener
+        if job.idle is not None:
+            self._idle, self._idle_failed = job.idle, job.idle_failed
+        self._retry_at, self._backoff, self._last_logged = 0.0, BACKOFF_FIRST, None
+        try:
+            job.done()
+        except Exception:  # noqa: BLE001 - the worker must outlive any driver surprise
+            log.exception("printer hand-over failed")
 
     def _open(self) -> Escpos:
         if self._port is not None:
@@ -186,6 +243,8 @@ class EscposPrinter(Printer):
         self._first_status = threading.Event()
         self._unanswered = False   # the last question was not answered in full: its answer may still come
         self._owner = PortOwner(self.name, self._open_port, idle=self._query, idle_failed=self._failed)
+        self._replaced: threading.Event | None = None      # the replaced driver's: set when its last job is done
+        self._handed_over: threading.Event | None = None   # ours, once a successor took the worker over
 
     def _open_port(self) -> Escpos:
         return open_port(self.transport, self.options, self.style.profile)
@@ -194,14 +253,31 @@ class EscposPrinter(Printer):
         """The port in words (for messages and the device list)."""
         return describe(self.transport, self.options)
 
+    def take_over(self, old) -> None:
+        """Before :meth:`start`: when ``old`` is an ESC/POS driver whose worker runs, keep that worker (and
+        the last ticket's time), so the ticket it is printing and the jobs queued behind it finish on the old
+        port and every later job runs on this driver's port."""
+        if isinstance(old, EscposPrinter) and old._owner.running() and old._handed_over is None:
+            self._owner, self.last_ticket_at = old._owner, old.last_ticket_at
+            self._known = old._known   # the same printer: its last known state holds until it is asked anew
+            self._replaced = old._handed_over = threading.Event()
+
     def start(self) -> None:
-        """Start the worker that owns the port; wait briefly for its first status (the port opens then)."""
+        """Start the worker that owns the port and wait briefly for its first status (the port opens then); or
+        hand the inherited worker over to this driver's port, keeping the old driver's last known state."""
+        if self._replaced is not None:   # the worker may be busy with the old driver's ticket: do not wait for it
+            self._owner.hand_over(self._open_port, self._replaced.set, idle=self._query, idle_failed=self._failed)
+            return
         self._owner.start()
         self._first_status.wait(min(START_WAIT_S, self.options["timeout"] + 0.5))
 
     def stop(self) -> None:
-        """Close the port and stop the worker."""
-        self._owner.stop()
+        """Close the port and stop the worker; a driver that was replaced waits (at most its print timeout)
+        until its last job has finished, and leaves the worker to its successor."""
+        if self._handed_over is None:
+            self._owner.stop()
+        elif not self._handed_over.wait(self.options["print_timeout"] + STOP_S):
+            log.warning("ticket printer %s: the old driver's last job did not finish", self.name)
 
     # -- the last known state -------------------------------------------------------------------------------
     def _remember(self, status: PrinterStatus) -> PrinterStatus:
@@ -254,6 +330,7 @@ class EscposPrinter(Printer):
             if not quiet:
                 return self._remember(self._late(timeout))
         self._unanswered = True
+        self.traffic.debug("asks for its status (DLE EOT 1, 2, 4)")
         port._raw(codes.status_query())
         reply = read_reply(port, 3, timeout)
         self._unanswered = len(reply) < 3

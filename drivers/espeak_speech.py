@@ -6,6 +6,10 @@ per sentence (from the cache, or synthesized by the pyttsx3 worker, or by ``espe
 fails), joins chime and clips into one WAV in ``DATA/announcements/`` (the audio is then ready), and plays it
 with ``paplay``/``aplay`` when the PC has a sound device. Nothing here can block or fail a call: a failure is
 logged, shown as the device's ``last_error``, and the next announcement is tried afresh.
+
+When a config change replaces the voice's driver, the new one takes over what waits to be said
+(:meth:`EspeakSpeech.take_over`) and starts speaking once the old one has finished the announcement it was
+making, so no call is lost or spoken over another.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from .tts_engine import EngineFailed, EngineProcess, espeak_cli_synth, voice_pro
 log = logging.getLogger(__name__)
 
 KEEP = 200  # announcements remembered for the device list and the tests
+STOP_GRACE_S = 1.0  # a stop lets the announcement being made finish this long before it kills the engine
 LANGUAGE_NAMES = {"zh-CN": "Mandarin", "en": "English"}
 # Tried in order when a voice option is "auto" (and after a configured voice that fails its check).
 CANDIDATES = {"zh-CN": ("cmn-latn-pinyin", "cmn"), "en": ("en-us", "en")}
@@ -92,6 +97,7 @@ class EspeakSpeech(Speech):
         self.cache: ClipCache | None = None
         self._out_dir: Path | None = None
         self._thread: threading.Thread | None = None
+        self._predecessor: EspeakSpeech | None = None
         self._seq = 0
 
     # -- the device ------------------------------------------------------------------------------------------
@@ -117,12 +123,23 @@ class EspeakSpeech(Speech):
         self._thread = threading.Thread(target=self._run, name=f"speech-{self.name}", daemon=True)
         self._thread.start()
 
+    def take_over(self, old) -> None:
+        """Before :meth:`start`: take the announcements waiting in the voice this one replaces (and those
+        queued on it from now on); this voice speaks once the old one has finished its current announcement."""
+        if isinstance(old, EspeakSpeech):
+            old.queue.hand_over(self.queue)
+            self._predecessor = old
+
     def stop(self) -> None:
-        """Stop the announcer after its current announcement and end the engine process."""
+        """Stop the announcer after its current announcement; an engine that does not finish within
+        :data:`STOP_GRACE_S` is killed (the announcement falls back to ``espeak-ng -w``), so a hung engine
+        cannot hold up the stop."""
         self.queue.close()
-        if self._thread is not None:
-            self._thread.join(self.options["engine_timeout_s"] + 5)
-        self.engine.stop()
+        if self._thread is None:
+            return
+        self._thread.join(STOP_GRACE_S)
+        self.engine.close()
+        self._thread.join(self.options["engine_timeout_s"] + 5)
 
     def online(self) -> bool:
         """True while the announcer runs and its last announcement did not fail."""
@@ -152,6 +169,15 @@ class EspeakSpeech(Speech):
     # -- the announcer thread ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        old, self._predecessor = self._predecessor, None
+        if old is not None and old._thread is not None:   # never two voices at once
+            old._thread.join(old.options["engine_timeout_s"] + 5)
+        try:
+            self._announce_queued()
+        finally:
+            self.engine.stop()
+
+    def _announce_queued(self) -> None:
         while True:
             announcement = self.queue.take()
             if announcement is None:

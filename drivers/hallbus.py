@@ -2,9 +2,9 @@
 counter keypads and evaluators, behind the same interfaces as every other device.
 
 A device only keeps its wanted state and turns bus events into calls on the hall; the :class:`~.hallbus_master.Bus`
-that owns the port moves the bytes. A :class:`BusPool` (one per loaded config, owned by the device manager)
-builds one bus per configured ``[[buses]]`` entry; ``port = "virtual"`` puts virtual devices on a pty instead of
-hardware, and their buttons and faults are driven through :meth:`BusDevice.simulate`.
+that owns the port moves the bytes. A :class:`BusPool` (owned by the device manager) builds one bus per
+configured ``[[buses]]`` entry and keeps it while its entry stays the same; ``port = "virtual"`` puts virtual
+devices on a pty instead of hardware, and their buttons and faults are driven through :meth:`BusDevice.simulate`.
 """
 from __future__ import annotations
 
@@ -52,12 +52,37 @@ def find_usb_port(usb: str) -> str:
 
 
 class BusPool:
-    """The buses of one config, built on first use and started together."""
+    """The hall's buses, each built on first use from its ``[[buses]]`` entry and kept while that entry stays."""
 
     def __init__(self, buses: list[dict]):
         self.config = {b["name"]: b for b in buses}
         self.buses: dict[str, Bus] = {}
         self.virtual: dict[str, VirtualBus] = {}
+
+    def changed(self, buses: list[dict]) -> set[str]:
+        """The running buses whose entry differs in ``buses`` or is gone from it."""
+        new = {b["name"]: b for b in buses}
+        return {name for name in self.buses if new.get(name) != self.config.get(name)}
+
+    def replace(self, buses: list[dict]) -> dict[str, Callable[[], None]]:
+        """Take the new ``[[buses]]`` entries: forget each bus whose entry changed or went (its devices must be
+        rebuilt) and return, per bus, the function that stops it (the master, then its virtual adapter)."""
+        stops = {name: self._stopper(name) for name in self.changed(buses)}
+        self.config = {b["name"]: b for b in buses}
+        return stops
+
+    def stoppers(self) -> dict[str, Callable[[], None]]:
+        """Per bus, the function that stops it; the pool is empty afterwards."""
+        return {name: self._stopper(name) for name in list(self.buses)}
+
+    def _stopper(self, name: str) -> Callable[[], None]:
+        bus, virtual = self.buses.pop(name), self.virtual.pop(name, None)
+
+        def stop() -> None:
+            bus.stop()
+            if virtual is not None:
+                virtual.stop()
+        return stop
 
     def bus(self, name: str) -> Bus:
         """The bus called ``name`` (created with its port opener, not yet started)."""
@@ -75,18 +100,17 @@ class BusPool:
         return self.buses[name]
 
     def start(self) -> None:
-        """Plug in the virtual adapters and start every bus's thread."""
-        for virtual in self.virtual.values():
-            virtual.start()
-        for bus in self.buses.values():
-            bus.start()
+        """Plug in the virtual adapters and start the thread of every bus not yet started."""
+        for name, bus in self.buses.items():
+            if not bus.started:
+                if name in self.virtual:
+                    self.virtual[name].start()
+                bus.start()
 
     def stop(self) -> None:
-        """Stop every bus and virtual adapter."""
-        for bus in self.buses.values():
-            bus.stop()
-        for virtual in self.virtual.values():
-            virtual.stop()
+        """Stop every bus and virtual adapter, one after another."""
+        for stop in self.stoppers().values():
+            stop()
 
 
 class BusDevice(Device):
@@ -102,6 +126,7 @@ class BusDevice(Device):
         self.address: int = spec["options"]["address"]
         self.bus: Bus | None = None
         self.virtual: VirtualBus | None = None
+        self._plugged: VirtualDevice | None = None  # the twin this device plugged in on a virtual bus
         self._online = False
         self._known_offline = False  # until the bus has tried it, a device is not reported as missing
         self._outbox: list[tuple[int, bytes]] = []
@@ -113,7 +138,14 @@ class BusDevice(Device):
         self.bus.add(self)
         self.virtual = pool.virtual.get(name)
         if self.virtual is not None:
-            self.virtual.add(self.address, self.kind, self.spec["options"]["protocol"])
+            self._plugged = self.virtual.add(self.address, self.kind, self.spec["options"]["protocol"])
+
+    def detach(self) -> None:
+        """Leave the bus (and unplug the virtual twin), for a device removed or rebuilt by a config change."""
+        if self.bus is not None:
+            self.bus.remove(self)
+        if self.virtual is not None and self.virtual.devices.get(self.address) is self._plugged:
+            self.virtual.remove(self.address)
 
     def online(self) -> bool:
         """True while the device answers."""
@@ -144,7 +176,7 @@ class BusDevice(Device):
 
     def state(self) -> dict:
         """Add the address, protocol, bus and its counters, and the virtual device's view."""
-        stats = dict(self.bus.stats[self.address]) if self.bus else {}
+        stats = dict(self.bus.stats.get(self.address, {})) if self.bus else {}
         stats.pop("next_ping", None)
         stats.pop("missed", None)
         out = {**super().state(), "bus": self.spec["options"]["bus"], "address": self.address,

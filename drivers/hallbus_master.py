@@ -19,6 +19,9 @@ handled like any other (its event is not dropped).
 A member with ``answers = False`` (a vendor's output-only display) is written to without waiting for a reply,
 then the line is left quiet for the frame's wire time and 4 characters more; it is never pinged, and it counts
 as online exactly while the port is open (a reopened port resends its state).
+
+Members may join and leave a running bus (a config change that adds, removes or changes one device): the
+change is queued and made by the bus thread between two requests, so the other members never notice.
 """
 from __future__ import annotations
 
@@ -88,12 +91,43 @@ class Bus:
         self._unanswered: dict[int, Request] = {}  # per address: the request to send again before anything new
         self.work: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._changes: list[tuple[bool, Member]] = []  # (join?, member), made by the bus thread once it runs
+        self._changes_lock = threading.Lock()
 
     def add(self, member: Member) -> None:
-        """Put a device on the bus (before :meth:`start`)."""
-        self.members[member.address] = member
-        self.stats[member.address] = {"online": False, "last_seen": None, "timeouts": 0, "bad_frames": 0,
-                                      "naks": 0, "missed": 0, "next_ping": 0.0 if member.answers else INFINITY}
+        """Put a device on the bus (at once before :meth:`start`, else by the bus thread before its next request)."""
+        self._change(True, member)
+
+    def remove(self, member: Member) -> None:
+        """Take a device off the bus (as :meth:`add`); a member since replaced at its address stays."""
+        self._change(False, member)
+
+    def _change(self, join: bool, member: Member) -> None:
+        with self._changes_lock:
+            self._changes.append((join, member))
+        if self._thread is None:
+            self._apply_changes()
+        else:
+            self._kick.set()
+
+    def _apply_changes(self) -> None:
+        """Make the queued joins and leaves (on the bus thread once it runs, so no request sees half of one)."""
+        with self._changes_lock:
+            changes, self._changes = self._changes, []
+        for join, member in changes:
+            address = member.address
+            if join:
+                self.members[address] = member
+                self.stats[address] = {"online": False, "last_seen": None, "timeouts": 0, "bad_frames": 0,
+                                       "naks": 0, "missed": 0, "next_ping": 0.0 if member.answers else INFINITY}
+            elif self.members.get(address) is member:
+                del self.members[address], self.stats[address]
+                self._asked.discard(address)
+
+    @property
+    def started(self) -> bool:
+        """True once :meth:`start` was called."""
+        return self._thread is not None
 
     def start(self, wait_s: float = 2.0) -> None:
         """Start the owner thread and the thread that runs input devices' handlers, and wait (at most
@@ -104,15 +138,18 @@ class Bus:
         self._worker.start()
         self._first_round.wait(wait_s)
 
-    def stop(self) -> None:
-        """Stop the threads and close the port."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads (the bus thread after its current request; the input thread after the presses
+        already polled) and close the port, waiting at most ``timeout`` in all."""
         self._stop.set()
         self._kick.set()
         self.work.put(None)
-        for thread in (self._thread, self._worker):
-            if thread is not None:
-                thread.join(5)
-        self._close()
+        deadline = time.monotonic() + timeout
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close()   # the port is free for a successor even while a button's handler still runs
+        if self._worker is not None:
+            self._worker.join(max(0.0, deadline - time.monotonic()))
 
     def kick(self) -> None:
         """Wake the owner thread: a member has something to send."""
@@ -122,6 +159,7 @@ class Bus:
     def _run(self) -> None:
         backoff = BACKOFF_MIN_S
         while not self._stop.is_set():
+            self._apply_changes()
             if self._port is None and not self._open():
                 self._first_round.set()  # nobody to ask: do not hold up the start
                 self._stop.wait(backoff)
@@ -182,6 +220,8 @@ class Bus:
         self._unanswered[member.address] = request
         raw = encode(Frame(member.address, cmd, seq, payload))
         for _attempt in range(1 + self.retries):
+            if self._stop.is_set():  # a stop waits for one reply at most, not for every retry
+                return
             self._port.reset_input_buffer()
             self._decoder = Decoder()
             self._port.write(raw)

@@ -133,6 +133,10 @@ class VirtualBus:
         """Plug a virtual device speaking ``protocol`` in at ``address``."""
         return self.devices.setdefault(address, VirtualDevice(address, kind, protocol))
 
+    def remove(self, address: int) -> None:
+        """Unplug the virtual device at ``address`` (its address no longer answers)."""
+        self.devices.pop(address, None)
+
     def path(self) -> str:
         """The slave path for the bus master to open; raises like a missing adapter while unplugged."""
         with self._lock:

@@ -6,7 +6,8 @@
 - When more than ``limit`` announcements wait, the oldest are dropped (and reported to the caller, who logs
   them); the newest is never dropped.
 
-Any thread may :meth:`put`; the announcer thread alone :meth:`take` s.
+Any thread may :meth:`put`; the announcer thread alone :meth:`take` s. When the voice's driver is replaced
+(a config change), :meth:`hand_over` moves what waits to the new driver's queue and forwards every later put.
 """
 from __future__ import annotations
 
@@ -33,11 +34,14 @@ class SpeechQueue:
         self._items: deque[Announcement] = deque()
         self._cond = threading.Condition()
         self._closed = False
+        self._successor: SpeechQueue | None = None
         self.merged = self.dropped = 0
 
     def put(self, announcement: Announcement) -> Outcome:
-        """Queue an announcement under the policy above."""
+        """Queue an announcement under the policy above (on the successor's queue once handed over)."""
         with self._cond:
+            if self._successor is not None:
+                return self._successor.put(announcement)
             if announcement.kind == "recall" and any(
                     a.key == announcement.key and a.kind in ("call", "recall") for a in self._items):
                 self.merged += 1
@@ -61,6 +65,15 @@ class SpeechQueue:
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
         return self._closed
+
+    def hand_over(self, successor: "SpeechQueue") -> None:
+        """Close this queue and move what waits, in order, to ``successor``, where every later put goes too."""
+        with self._cond:
+            self._closed, self._successor = True, successor
+            waiting, self._items = list(self._items), deque()
+            for announcement in waiting:   # under our lock, so a put forwarded meanwhile comes after them
+                successor.put(announcement)
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Wake the taker; nothing more is handed out."""

@@ -39,6 +39,7 @@ class EngineProcess:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self._buffer = b""
+        self._closed = False
 
     @property
     def pid(self) -> int | None:
@@ -48,6 +49,8 @@ class EngineProcess:
     def start(self) -> None:
         """Start the worker and wait for its ready line (raises EngineFailed)."""
         self.stop()
+        if self._closed:
+            raise EngineFailed("the voice is stopping")
         self.starts += 1
         try:
             self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -75,6 +78,14 @@ class EngineProcess:
                     pipe.close()
                 except OSError:  # closing flushes what is buffered: a dead worker's stdin says "broken pipe"
                     pass
+
+    def close(self) -> None:
+        """From any thread: kill the worker (even one that hangs) and start no other. The job waiting for it
+        gets EngineFailed at once; its own thread closes the pipes."""
+        self._closed = True
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
 
     def request(self, req: dict) -> dict:
         """Send one request and return its answer; a hung or dead worker is killed and EngineFailed raised."""

@@ -4,6 +4,10 @@ With ``transport = "network"`` the driver connects to the virtual printer's loop
 ``"serial"`` it opens the virtual printer's pty as a serial port. Everything between the hall and the bytes
 is the real driver; the simulator's faults are switched with ``POST /devices/{name}/simulate`` and the
 decoded tickets are in :attr:`printed` and in the device list.
+
+The virtual printer stands for the hardware, so it outlives its driver: when a config change replaces the
+driver, the new one takes over the same virtual printer (its paper, faults and printed pages) and, on the
+same transport, the same simulator port; the old port is closed only after the old driver's last job.
 """
 from __future__ import annotations
 
@@ -28,13 +32,22 @@ class VirtualEscposPrinter(EscposPrinter):
         self.transport = spec["options"]["transport"]
         self.model = self.options["model"] or "virtual ESC/POS printer"
 
+    def take_over(self, old) -> None:
+        """Keep the virtual printer of the driver this one replaces (and its port, on the same transport)."""
+        if isinstance(old, VirtualEscposPrinter):
+            self.virtual = old.virtual
+            self.virtual.encoding = self.style.encoding   # for the connections opened from now on
+            if old.transport == self.transport and old._port is not None:
+                self._port, old._port = old._port, None
+        super().take_over(old)
+
     def start(self) -> None:
-        """Start the virtual printer on its transport, then the driver's worker."""
-        if self.transport == "network":
-            self._port = TcpPort(self.virtual)
+        """Start the virtual printer on its transport (unless taken over), then the driver's worker."""
+        if self._port is None:
+            self._port = TcpPort(self.virtual) if self.transport == "network" else PtyPort(self.virtual)
+        if isinstance(self._port, TcpPort):
             self.options = {**self.options, "host": self._port.host, "port": self._port.port}
         else:
-            self._port = PtyPort(self.virtual)
             self.options = {**self.options, "port": self._port.path, "baud": 115200}
         super().start()
 

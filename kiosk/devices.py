@@ -3,6 +3,10 @@
 Calls reach displays and speech only through committed events (never inline in a request): the event
 dispatcher calls :meth:`DeviceManager.on_events`, which rebuilds the call board from the database and pushes
 it to every display, and queues one announcement per call or recall.
+
+A new config is applied by :meth:`DeviceManager.apply`, which rebuilds only the devices whose entry changed
+and hands over to each new device what outlives its driver; :meth:`DeviceManager.stop` closes every device at
+once within one deadline, so no device that hangs can keep the hall from stopping.
 """
 from __future__ import annotations
 
@@ -23,13 +27,23 @@ from .settings import HallConfig
 
 log = logging.getLogger(__name__)
 
+# The longest a hall's stop waits for the ticket being printed and every device to close: with the web server's
+# own wait for requests in progress (5 s) the daemon exits within 10 s of SIGTERM whatever the devices do.
+STOP_S = 3.0
+BUS_STOP_S = 5.0   # how long a changed bus may take to let go of its port
+UNIQUE_KINDS = ("printer", "speech")   # one per hall: a new one takes over from the old whatever its name
+
 SPOKEN_EVENTS = ("called", "recalled", "paused")
 BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void",
                 "day_started"}
 
 
 class DeviceManager:
-    """Owns the device objects of the current config."""
+    """Owns the device objects of the current config.
+
+    :meth:`apply` brings them in line with a config, rebuilding only what changed (see docs/configuration.md,
+    "Applying a change while the hall runs"); :meth:`stop` closes them all within one deadline.
+    """
 
     def __init__(self, board: Callable[[], Board], config: Callable[[], HallConfig],
                  dispense: Callable[[str], dict], data_dir: Path | None = None, *,
@@ -41,58 +55,122 @@ class DeviceManager:
         self._inputs = {BusKeypad: key, BusEvaluator: rate}
         self.buses = BusPool([])
         self.devices: dict[str, Device] = {}
+        self._apply_lock = threading.Lock()  # one apply at a time, and none once stopped
+        self._stopped = False
+        self._retiring: set[threading.Thread] = set()
         self._timers: set[threading.Timer] = set()
-        self._timers_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the timers and the retiring threads
 
-    def load(self, cfg: HallConfig) -> None:
-        """Replace the devices with those of ``cfg`` and show the current state on every display."""
-        self.stop()
-        devices = {}
-        self.buses = BusPool(cfg.data["buses"])
-        for spec in cfg.data["devices"]:
-            device = registry.build(spec)
-            device.data_dir = self._data_dir
-            if isinstance(device, Dispenser):
-                device.bind(self._dispense)
-            if type(device) in self._inputs:
-                device.bind(self._inputs[type(device)])
-            if isinstance(device, BusDevice):
-                device.attach(self.buses)
-            try:
-                device.start()
-            except DeviceError as exc:
-                device.note_error(exc.message)
-                log.warning("device %s did not start: %s", device.name, exc.message)
-            devices[device.name] = device
-        self.devices = devices
-        self.buses.start()
+    def apply(self, cfg: HallConfig) -> None:
+        """Bring the devices in line with ``cfg`` and show the current state on every display.
+
+        A device whose entry is unchanged (and, on a bus, whose ``[[buses]]`` entry is unchanged) keeps running
+        untouched. A changed one is built anew, takes over from the old one what outlives a driver (the
+        printer's port worker and virtual printer, the voice's waiting announcements), is started, and only
+        then replaces it; the old one is stopped in the background once its last job is done. Removed devices
+        are stopped, new ones started. Callers are never held up by a device that is slow to stop.
+        """
+        with self._apply_lock:
+            if self._stopped:
+                return
+            old = self.devices
+            rebuilt_buses = self.buses.changed(cfg.data["buses"])
+            kept = {s["name"]: old[s["name"]] for s in cfg.data["devices"]
+                    if self._unchanged(old.get(s["name"]), s, rebuilt_buses)}
+            leaving = [d for name, d in old.items() if kept.get(name) is not d]
+            for device in leaving:
+                if isinstance(device, BusDevice):
+                    device.detach()   # before a successor joins at the same address
+            # a changed bus lets go of its port before its successor opens the same one
+            stop_within(self.buses.replace(cfg.data["buses"]), time.monotonic() + BUS_STOP_S, "bus")
+            fresh = {s["name"]: self._build(s, old) for s in cfg.data["devices"] if s["name"] not in kept}
+            self.buses.start()
+            self.devices = {s["name"]: kept.get(s["name"]) or fresh[s["name"]] for s in cfg.data["devices"]}
+            if old and (leaving or fresh):
+                log.info("devices rebuilt or removed by the new config: %s; started: %s",
+                         ", ".join(d.name for d in leaving), ", ".join(fresh) or "none")
+            self._retire(leaving)
         self.resync()
+
+    @staticmethod
+    def _unchanged(device: Device | None, spec: dict, rebuilt_buses: set[str]) -> bool:
+        if device is None or device.spec != spec:
+            return False
+        return not (isinstance(device, BusDevice) and spec["options"]["bus"] in rebuilt_buses)
+
+    def _build(self, spec: dict, old: dict[str, Device]) -> Device:
+        """Create, wire and start the device of one entry; it takes over from the device it replaces: the one
+        of the same name, or the hall's one printer or voice."""
+        device = registry.build(spec)
+        device.data_dir = self._data_dir
+        if isinstance(device, Dispenser):
+            device.bind(self._dispense)
+        if type(device) in self._inputs:
+            device.bind(self._inputs[type(device)])
+        if isinstance(device, BusDevice):
+            device.attach(self.buses)
+        previous = old.get(spec["name"])
+        if spec["kind"] in UNIQUE_KINDS:
+            previous = next((d for d in old.values() if d.spec["kind"] == spec["kind"]), None)
+        if previous is not None and previous.spec["kind"] == spec["kind"]:
+            device.take_over(previous)
+        try:
+            device.start()
+        except DeviceError as exc:
+            device.note_error(exc.message)
+            log.warning("device %s did not start: %s", device.name, exc.message)
+        return device
+
+    def _retire(self, devices: list[Device]) -> None:
+        """Stop replaced and removed devices on a thread of their own (a printer after its last job)."""
+        for device in devices:
+            def retire(device=device) -> None:
+                _stop_logged(device.stop, f"device {device.name}")
+                with self._lock:
+                    self._retiring.discard(threading.current_thread())
+
+            thread = threading.Thread(target=retire, name=f"retire-{device.name}", daemon=True)
+            with self._lock:
+                self._retiring.add(thread)
+            thread.start()
 
     def resync_later(self, seconds: float) -> None:
         """Resync every display after a while (after a test text); cancelled by :meth:`stop`."""
         def fire():
-            with self._timers_lock:
+            with self._lock:
                 self._timers.discard(timer)
             self.resync()
 
         timer = threading.Timer(seconds, fire)
         timer.daemon = True
-        with self._timers_lock:
+        with self._lock:
             self._timers.add(timer)
         timer.start()
 
-    def stop(self) -> None:
-        """Cancel pending resyncs and close every device."""
-        with self._timers_lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers.clear()
-        for device in self.devices.values():
-            try:
-                device.stop()
-            except Exception:
-                log.exception("device %s did not stop cleanly", device.name)
-        self.buses.stop()
+    def stop(self, deadline: float | None = None) -> list[str]:
+        """Cancel pending resyncs and close every device and bus at once, waiting until ``deadline``
+        (``time.monotonic()``; default :data:`STOP_S` from now) at the latest. Returns (and logs) what did not
+        stop in time: a hung port or engine is left to its daemon thread, so the hall still stops."""
+        deadline = deadline if deadline is not None else time.monotonic() + STOP_S
+        locked = self._apply_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        try:
+            self._stopped = True
+            with self._lock:
+                for timer in self._timers:
+                    timer.cancel()
+                self._timers.clear()
+                retiring = list(self._retiring)
+            stops = {f"device {d.name}": d.stop for d in self.devices.values()}
+            stops.update({f"bus {name}": stop for name, stop in self.buses.stoppers().items()})
+            late = stop_within(stops, deadline)
+        finally:
+            if locked:
+                self._apply_lock.release()
+        for thread in retiring:   # replaced devices still finishing their last job
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                late.append(thread.name)
+        return late
 
     @property
     def printer(self) -> Printer | None:
@@ -171,3 +249,29 @@ class DeviceManager:
             return paused_announcement(counter, cfg.templates, cfg.languages, time.time())
         kind = "call" if event["type"] == "called" else "recall"
         return call_announcement(kind, event["data"]["number"], counter, cfg.templates, cfg.languages, time.time())
+
+
+def _stop_logged(stop: Callable[[], None], name: str) -> None:
+    try:
+        stop()
+    except Exception:
+        log.exception("%s did not stop cleanly", name)
+
+
+def stop_within(stops: dict[str, Callable[[], None]], deadline: float, what: str = "") -> list[str]:
+    """Run every stop at once, each on a daemon thread of its own, and wait for them until ``deadline``
+    (``time.monotonic()``); return the names of those still running, which are logged and left behind."""
+    threads = []
+    for name, stop in stops.items():
+        thread = threading.Thread(target=_stop_logged, args=(stop, f"{what} {name}".strip()),
+                                  name=f"stop-{name}".replace(" ", "-"), daemon=True)
+        thread.start()
+        threads.append((name, thread))
+    late = []
+    for name, thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            late.append(f"{what} {name}".strip())
+    if late:
+        log.warning("did not stop in time and were left behind: %s", ", ".join(late))
+    return late

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import counter_ops, estimates, ratings, roster, settings, tickets
+from . import config_checks, counter_ops, estimates, ratings, roster, settings, tickets
 from .commit_mark import MarkWriter
 from .clock import SystemClock, business_day, day_began_at, iso
-from .devices import DeviceManager
+from .devices import STOP_S as DEVICES_STOP_S, DeviceManager
 from .display.board import Board, load_board
 from .display.ticket import build_layout
 from .drivers.base import DeviceError
@@ -59,6 +60,7 @@ class Hall:
                                      key=self._key, rate=self._rate)
         self._day: str | None = None
         self._print_lock = threading.Lock()
+        self._config_lock = threading.Lock()  # one config change at a time, swap and devices together
         self._paper_warned = False
 
     # -- life cycle ---------------------------------------------------------------------------------------
@@ -74,16 +76,19 @@ class Hall:
             log.warning("%d tickets were stored but never confirmed printed before the hall stopped; nobody "
                         "holds them, so they are void: %s", len(unprinted), ", ".join(unprinted))
         self.bus.subscribe(self.devices.on_events)
-        self.devices.load(self.config)
+        self.devices.apply(self.config)
         return self
 
     def stop(self) -> None:
-        """Stop taking work, finish what is queued, close devices and the database."""
+        """Stop taking work, finish what is queued, close devices and the database.
+
+        The devices are closed all at once within :data:`DEVICES_STOP_S`: the printer finishes the ticket it
+        is printing (a dispenser button's too) and refuses later ones; a printer, bus or voice that hangs is
+        left behind (and logged), so the hall always stops."""
         self.writer.stop()
         self.mark.stop()  # after the writer: the mark names the last commit
         self.bus.stop()
-        with self._print_lock:  # a ticket being printed (a dispenser button's too) is finished first
-            self.devices.stop()
+        self.devices.stop(time.monotonic() + DEVICES_STOP_S)
         self.store.close()
 
     def _committed(self, events: list[dict]) -> None:
@@ -114,7 +119,7 @@ class Hall:
         view = self.ticket_view(ticket_id)
         if printer is not None:
             try:
-                self._print(printer, view, svc)
+                self._print(view, svc)
             except DeviceError as exc:
                 try:
                     self.writer.run(tickets.void, ticket_id, exc.message)
@@ -145,7 +150,7 @@ class Hall:
         if printer is None:
             raise Conflict("No ticket printer is configured.", code="no_printer")
         try:
-            self._print(printer, view, self.config.service(view["service"]))
+            self._print(view, self.config.service(view["service"]))
         except DeviceError as exc:
             raise Unavailable(f"Sorry, {exc.message}; the ticket was not reprinted.",
                               code="printer_unavailable") from None
@@ -174,13 +179,17 @@ class Hall:
         svc = svc or self.config.service(view["service"])
         return build_layout(view, svc, self.config.data["hall"])
 
-    def _print(self, printer, view: dict, svc: dict) -> None:
-        try:
-            with self._print_lock:
+    def _print(self, view: dict, svc: dict) -> None:
+        """Print on the printer in force now: one a config change put in place meanwhile takes the ticket."""
+        with self._print_lock:
+            printer = self.devices.printer
+            if printer is None:   # a config change took the printer away: issued without paper, as configured
+                return
+            try:
                 printer.print_ticket(self.ticket_layout(view, svc))
-        except DeviceError as exc:
-            printer.note_error(exc.message)
-            raise
+            except DeviceError as exc:
+                printer.note_error(exc.message)
+                raise
 
     @staticmethod
     def _device_outcome(action: Callable[[], dict]) -> dict:
@@ -251,27 +260,15 @@ class Hall:
 
     # -- configuration and roster -------------------------------------------------------------------------
     def apply_config(self, data: dict) -> None:
-        """Check that nothing in use disappears, save the config, and apply it without a restart."""
+        """Check that nothing in use disappears or is renumbered, save the config, swap it in between two queue
+        operations, then bring the devices in line (only those whose entry changed are rebuilt)."""
         new = HallConfig(data)
-        old_devices = self.config.data["devices"]
-        self.writer.run(self._swap_config, new)
-        if new.data["devices"] != old_devices:
-            self.devices.load(new)
-        else:
-            self.devices.resync()
+        with self._config_lock:
+            self.writer.run(self._swap_config, new)
+            self.devices.apply(new)
 
     def _swap_config(self, tx: Tx, new: HallConfig) -> None:
-        used = {r[0] for r in tx.execute("SELECT DISTINCT service FROM tickets WHERE status IN ('waiting', 'called')")}
-        gone = sorted(used - set(new.services))
-        if gone:
-            raise Conflict(f"Service {gone[0]!r} still has customers waiting or at a counter; "
-                           "serve or transfer them before removing it.", code="service_in_use")
-        serving = {r[0] for r in tx.execute("SELECT counter FROM tickets WHERE status = 'called'")}
-        gone_counters = sorted(serving - set(new.counters))
-        if gone_counters:
-            raise Conflict(f"Counter {gone_counters[0]} is serving a customer; finish before removing it.",
-                           code="counter_in_use")
-        self._check_nobody_stranded(tx, new)
+        config_checks.check(tx, self.config, new)
         try:
             settings.save_file(new.data, self.config_path)
         except OSError as exc:
@@ -279,20 +276,6 @@ class Hall:
                             "Nothing was changed.", code="config_not_saved", status=500) from None
         self.config = new
         log.info("config replaced through the API and saved to %s", self.config_path)
-
-    @staticmethod
-    def _check_nobody_stranded(tx: Tx, new: HallConfig) -> None:
-        """Refuse a config under which some waiting customer could never be called."""
-        for service, target in tx.execute("SELECT DISTINCT service, target_counter FROM tickets "
-                                          "WHERE status = 'waiting'"):
-            if target is not None:
-                counter = new.counters.get(target)
-                if counter is None or service not in counter["services"]:
-                    raise Conflict(f"Customers sent to counter {target} for {service!r} are waiting; that counter "
-                                   "must stay and keep serving it.", code="counter_in_use")
-            elif not any(service in c["services"] for c in new.counters.values()):
-                raise Conflict(f"Customers are waiting for {service!r}, but no counter would serve it.",
-                               code="service_unserved")
 
     def import_roster(self, body: bytes, content_type: str) -> dict:
         """Replace the Starlight roster from an upload; report accepted and rejected rows."""
