@@ -15,6 +15,7 @@ import sqlite3
 
 from .errors import BadRequest, Forbidden, HallError
 from .settings import HallConfig
+from .text import check_text
 from .writer import Tx
 
 COLUMNS = ("agent_code", "name", "branch", "valid_from", "valid_until")
@@ -50,6 +51,7 @@ def parse_upload(body: bytes, content_type: str) -> list[dict]:
             raise BadRequest(f"The roster is not valid JSON: {exc}", code="bad_roster") from None
         except RecursionError:
             raise BadRequest("The roster is not valid JSON: it is nested too deeply.", code="bad_roster") from None
+        check_text(rows, "The roster")
         if isinstance(rows, dict) and isinstance(rows.get("rows"), list):
             rows = rows["rows"]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import HallError
 from .. import pages
 from . import access, admin, counters, display, ops, public
+from .ids import IdConverter
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ def create_app(hall, test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = IdConverter  # before any route: every <int:...> id is one SQLite holds
     app.extensions["hall"] = hall
     for module in (public, counters, display, admin, access):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
@@ -32,14 +34,14 @@ def create_app(hall, test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(HallError)
     def hall_error(exc: HallError):
-        headers = {"WWW-Authenticate": 'Bearer realm="hall"'} if exc.status == 401 else {}
-        return jsonify(exc.to_dict()), exc.status, headers
+        extra = {"WWW-Authenticate": 'Bearer realm="hall"'} if exc.status == 401 else {}
+        return jsonify(exc.to_dict()), exc.status, extra
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = HTTP_CODES.get(exc.code, "http_error")
-        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow on 405
-        return jsonify({"error": {"code": code, "message": exc.description}}), exc.code, headers
+        code = getattr(exc, "error_code", None) or HTTP_CODES.get(exc.code, "http_error")
+        extra = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow on 405
+        return jsonify({"error": {"code": code, "message": exc.description}}), exc.code, extra
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
