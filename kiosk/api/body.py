@@ -39,7 +39,7 @@ def field(data: dict, key: str, kind: type, *, required: bool = True, default=No
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise BadRequest(f"The field {key!r} must be {_TYPES.get(kind, kind.__name__)}.", code="bad_field",
                          field=key)
-    if kind is int:
+    if kind is int and isinstance(value, int):
         check_id(value, key)
     return value
 
