@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from browser import KIOSK, watch
+from kiosk.api.headers import path_only
 
 API = "/api/v1"
 SECURITY = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -56,6 +57,19 @@ def test_a_redirect_never_names_the_host_the_client_sent(live, path, target):
     assert resp.headers["Location"] == target
     assert "evil.example" not in resp.text
     assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("location, path", [
+    ("http://evil.example/api/v1/services?x=1", "/api/v1/services?x=1"),
+    ("//evil.example/kiosk", "/kiosk"),
+    ("/\\evil.example/kiosk", "/evil.example/kiosk"),
+    ("https://evil.example", "/"),
+    ("/api/v1/tickets/7", "/api/v1/tickets/7"),
+])
+def test_the_location_rule_leaves_no_host_a_browser_would_follow(location, path):
+    """Whatever Location a redirect is built with — a full URL, a scheme-relative ``//host`` or the ``/\\host``
+    that browsers read the same way — the hall sends only a path that stays on the hall."""
+    assert path_only(location) == path
 
 
 def test_a_new_tickets_location_is_a_path_on_the_hall(live):

@@ -28,10 +28,13 @@ SECURITY_HEADERS = {
 
 
 def path_only(location: str) -> str:
-    """``http://any.host/api/v1/services?x=1`` -> ``/api/v1/services?x=1``; never ``//host`` (which a browser
-    reads as another host too)."""
+    """``http://any.host/api/v1/services?x=1`` -> ``/api/v1/services?x=1``; never ``//host`` or ``/\\host``
+    (which a browser reads as another host too). A relative path stays as it is."""
     parts = urlsplit(location)
-    return urlunsplit(("", "", "/" + parts.path.lstrip("/"), parts.query, parts.fragment))
+    path = parts.path
+    if parts.scheme or parts.netloc or path.startswith(("//", "/\\")):
+        path = "/" + path.lstrip("/\\")
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 def secure(response: Response) -> Response:
