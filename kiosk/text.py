@@ -37,11 +37,29 @@ def _join(where: str, key: Any) -> str:
     return f"{where}.{_shown(key)}" if where else _shown(key)
 
 
+def _all_storable(value: Any) -> bool:
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if not item.isascii() and not _is_storable(item):
+                return False
+        elif isinstance(item, dict):
+            todo.extend(item)
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return True
+
+
 def find_bad_text(value: Any, where: str = "") -> str | None:
     """Return where the first string (or object key) in ``value`` holding a lone surrogate is (``agent_code``,
     ``services[0].name``; ``""`` for ``value`` itself), or None when all its text is storable.
 
-    The walk is iterative, so a document nested as deeply as the JSON parser allows is walked too."""
+    The walks are iterative, so a document nested as deeply as the JSON parser allows is walked too; the path is
+    only worked out for a document that has such text."""
+    if _all_storable(value):
+        return None
     todo: list[tuple[Any, str]] = [(value, where)]
     while todo:
         item, at = todo.pop()
