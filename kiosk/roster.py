@@ -76,11 +76,14 @@ def parse_upload(body: bytes, content_type: str) -> list[dict]:
     if "csv" not in content_type and "text/plain" not in content_type:
         raise BadRequest("Send the roster as text/csv or application/json.", code="unsupported_media_type",
                          status=415)
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise BadRequest(f"The CSV header lacks the column(s) {', '.join(missing)}.", code="bad_roster")
-    return [dict(row) for row in reader]
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads line ends itself
+    try:
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise BadRequest(f"The CSV header lacks the column(s) {', '.join(missing)}.", code="bad_roster")
+        return [dict(row) for row in reader]
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise BadRequest(f"The roster is not valid CSV: {exc}.", code="bad_roster") from None
 
 
 class RowRejected(Exception):

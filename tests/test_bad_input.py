@@ -197,6 +197,13 @@ CASES = [
     ("encoded surrogate in a CSV roster", "put", "/roster/starlight",
      {"data": "agent_code,name,branch,valid_from,valid_until\nSL0001,\xed\xb2\x80,haidian,2026-11-01,2027-01-31\n"
               .encode("latin-1"), "content_type": "text/csv"}, "tech", 400, "bad_roster"),
+    # ---- found by the Schemathesis run (tests/test_schemathesis.py)
+    ("CSV roster with a bare carriage return (Schemathesis)", "put", "/roster/starlight",
+     {"data": b"\xc3\xad\xc2\x821\r\x00K\xc3\xae\xf1\x96\x91\x87\xf1\x90\xaf\xb4\xc3\x83\xc2\xbb",
+      "content_type": "text/csv"}, "tech", 400, "bad_roster"),
+    ("CSV roster with a field over 128 KiB", "put", "/roster/starlight",
+     {"data": b"agent_code,name,branch,valid_from,valid_until\nSL0001," + b"x" * 200_000 + b",haidian,2026-11-01,"
+              b"2027-01-31\n", "content_type": "text/csv"}, "tech", 400, "bad_roster"),
     ("lone surrogate in a JSON config", "put", "/config",
      {"data": '{"hall": {"welcome": "\\udc80"}}', "content_type": JSON}, "tech", 400, "bad_text"),
     ("lone surrogate in a TOML config", "put", "/config",
