@@ -105,3 +105,22 @@ def test_the_index_page_works_under_the_policy(open_page, take):
     or script error (the other pages are opened by the screen tests, which check the same)."""
     page = open_page("/", KIOSK)
     page.wait_for_selector("#links li a")
+
+
+def test_the_ticket_preview_shows_in_a_browser_under_its_policy(browser, live, take, token):
+    """A technician's browser opens the preview of ticket A001: the number shows in the page's own (inline)
+    style, large, with the QR code drawn, and the browser reports no policy violation."""
+    ticket = take()
+    context = browser.new_context(viewport=KIOSK, extra_http_headers=token("technician"))
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        watch(page, "preview", errors)
+        page.goto(f"{live}{API}/tickets/{ticket['id']}/preview")
+        number = page.locator("p.n")
+        assert number.inner_text() == "A001"
+        assert float(number.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) > 40  # 4em: inline CSS
+        assert page.locator("svg").first.bounding_box()["width"] > 50
+        assert errors == []
+    finally:
+        context.close()
