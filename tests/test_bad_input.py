@@ -27,7 +27,8 @@ def config(config):
 def busy(client, tech):
     """A001 called at counter 1; A002 and B001 waiting."""
     for service in ("general", "general", "consult"):
-        assert client.post(f"{API}/tickets", json={"service": service}).status_code == 201
+        resp = client.post(f"{API}/tickets", json={"service": service})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
     assert client.post(f"{API}/counters/1/next", headers=tech).json["number"] == "A001"
 
 
