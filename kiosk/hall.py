@@ -285,8 +285,10 @@ class Hall:
         if not rows:
             raise HallError("The roster has no rows; the old roster is kept. (Revoke agents one by one instead.)",
                             code="roster_empty", status=422)
+        listed = roster.rejection_list(rejected)
         if not accepted:
             raise HallError("No row of the roster could be accepted; the old roster is kept.",
-                            code="roster_rejected", status=422, rejected=rejected)
+                            code="roster_rejected", status=422, rejected=listed["rejections"],
+                            rejections_omitted=listed["rejections_omitted"])
         self.writer.run(roster.replace, accepted)
-        return {"accepted": len(accepted), "rejected": len(rejected), "rejections": rejected}
+        return {"accepted": len(accepted), "rejected": len(rejected), **listed}

@@ -2,7 +2,9 @@
 
 An import replaces the whole roster with the rows that pass; each rejected row is reported with its row
 number and a reason. Branch quotas from the config are enforced in file order. A file that cannot be read as
-a roster at all, or whose rows are all rejected, changes nothing.
+a roster at all, or whose rows are all rejected, changes nothing. An answer lists the first
+:data:`REJECTIONS_LISTED` rejections and counts the rest, and a reason quotes at most :data:`QUOTED_MAX`
+characters of the value it refuses, so a big file of bad rows gets a small answer.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import sqlite3
 
 from .errors import BadRequest, Forbidden, HallError
 from .settings import HallConfig
+from .text import check_text
 from .writer import Tx
 
 COLUMNS = ("agent_code", "name", "branch", "valid_from", "valid_until")
@@ -23,6 +26,8 @@ CODE_RE = re.compile(r"^[A-Za-z0-9-]{3,32}$")
 MAX_VALIDITY_DAYS = 184  # six months, as the plan grants
 TRUE_WORDS = {"1", "true", "yes", "y", "是"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "否"}
+REJECTIONS_LISTED = 100
+QUOTED_MAX = 40
 
 
 def mask_name(name: str) -> str:
@@ -34,7 +39,19 @@ def mask_code(code: str) -> str:
     """Keep the first and last two characters of an agent code ("SL0042" -> "SL**42")."""
     if len(code) <= 4:
         return "*" * len(code)
-    return code[:2] + "*" * (len(code) - 4) + code[-2:]
+    return code[:2] + "*" * min(len(code) - 4, 28) + code[-2:]  # a valid code has at most 32 characters
+
+
+def _quoted(value) -> str:
+    """A refused value as a reason quotes it: ``'2026-13-01'``, cut after :data:`QUOTED_MAX` characters."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= QUOTED_MAX else text[:QUOTED_MAX] + "…")
+
+
+def rejection_list(rejected: list[dict]) -> dict:
+    """The rejections an answer lists (the first :data:`REJECTIONS_LISTED`) and how many it leaves out."""
+    return {"rejections": rejected[:REJECTIONS_LISTED],
+            "rejections_omitted": max(len(rejected) - REJECTIONS_LISTED, 0)}
 
 
 def parse_upload(body: bytes, content_type: str) -> list[dict]:
@@ -50,6 +67,7 @@ def parse_upload(body: bytes, content_type: str) -> list[dict]:
             raise BadRequest(f"The roster is not valid JSON: {exc}", code="bad_roster") from None
         except RecursionError:
             raise BadRequest("The roster is not valid JSON: it is nested too deeply.", code="bad_roster") from None
+        check_text(rows, "The roster")
         if isinstance(rows, dict) and isinstance(rows.get("rows"), list):
             rows = rows["rows"]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
@@ -58,11 +76,14 @@ def parse_upload(body: bytes, content_type: str) -> list[dict]:
     if "csv" not in content_type and "text/plain" not in content_type:
         raise BadRequest("Send the roster as text/csv or application/json.", code="unsupported_media_type",
                          status=415)
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise BadRequest(f"The CSV header lacks the column(s) {', '.join(missing)}.", code="bad_roster")
-    return [dict(row) for row in reader]
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads line ends itself
+    try:
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise BadRequest(f"The CSV header lacks the column(s) {', '.join(missing)}.", code="bad_roster")
+        return [dict(row) for row in reader]
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise BadRequest(f"The roster is not valid CSV: {exc}.", code="bad_roster") from None
 
 
 class RowRejected(Exception):
@@ -87,7 +108,7 @@ def _date(row: dict, key: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise RowRejected("bad_date", f"{key} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise RowRejected("bad_date", f"{key} {_quoted(value)} is not a date (YYYY-MM-DD)") from None
 
 
 def _flag(value) -> bool:
@@ -100,21 +121,21 @@ def _flag(value) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise RowRejected("bad_field", f"revoked {value!r} is not yes/no")
+    raise RowRejected("bad_field", f"revoked {_quoted(value)} is not yes/no")
 
 
 def _branch(cfg: HallConfig, value: str) -> str:
     for branch in cfg.branches.values():
         if value in (branch["id"], branch["name"]):
             return branch["id"]
-    raise RowRejected("unknown_branch", f"branch {value!r} is not in the config's starlight.branches")
+    raise RowRejected("unknown_branch", f"branch {_quoted(value)} is not in the config's starlight.branches")
 
 
 def clean_row(row: dict, cfg: HallConfig) -> dict:
     """Validate one raw row and return it normalised, or raise :class:`RowRejected`."""
     unknown = [k for k in row if k not in COLUMNS + OPTIONAL]
     if unknown:
-        raise RowRejected("unknown_field", f"unknown column {unknown[0]!r}")
+        raise RowRejected("unknown_field", f"unknown column {_quoted(unknown[0])}")
     code = _text(row, "agent_code")
     if not CODE_RE.match(code):
         raise RowRejected("bad_agent_code", "agent_code must be 3-32 letters, digits or '-'")

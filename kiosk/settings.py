@@ -23,6 +23,7 @@ from .drivers.hallbus import protocol_error
 from .drivers.registry import check_device
 from .errors import ConfigError, NotFound
 from .schema import Field, Section, TableList, join_path
+from .text import check_text
 
 LANGUAGES = ("zh-CN", "en")
 DEVICE_KINDS = ("printer", "counter_display", "hall_display", "dispenser", "speech", "keypad", "evaluator")
@@ -251,6 +252,7 @@ def parse_json(text: str | bytes) -> dict:
         raise ConfigError("(body)", f"is not valid JSON: {exc}") from None
     except RecursionError:
         raise ConfigError("(body)", "is not valid JSON: values are nested too deeply") from None
+    check_text(data, "The config")
     return validate(data)
 
 

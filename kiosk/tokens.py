@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import BadRequest, NotFound
+from .text import check_text
 
 ROLES = ("technician", "guide", "counter", "manager")
 PREFIX = "hk_"
@@ -35,8 +36,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def check(role: str, counter: int | None) -> None:
-    """Refuse a role that does not exist, a counter token without its counter, or a counter on another role."""
+def check(role: str, counter: int | None, label: str | None = None) -> None:
+    """Refuse a role that does not exist, a counter token without its counter, a counter on another role, or a
+    label that is not storable text (from a command line in another encoding)."""
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}.", code="bad_role", field="role")
     if role == "counter" and counter is None:
@@ -44,6 +46,7 @@ def check(role: str, counter: int | None) -> None:
                          field="counter")
     if role != "counter" and counter is not None:
         raise BadRequest("Only counter tokens are bound to a counter.", code="unexpected_counter", field="counter")
+    check_text({"label": label})
 
 
 def _insert(execute, role: str, counter: int | None, label: str | None, now: float) -> tuple[int, str]:
@@ -56,7 +59,7 @@ def _insert(execute, role: str, counter: int | None, label: str | None, now: flo
 def create(conn: sqlite3.Connection, role: str, counter: int | None = None, label: str | None = None) -> str:
     """Create a token on a connection of its own (the command line), store its hash, and return the token
     itself (shown once)."""
-    check(role, counter)
+    check(role, counter, label)
     conn.execute("BEGIN IMMEDIATE")
     try:
         _, token = _insert(conn.execute, role, counter, label, time.time())
@@ -70,7 +73,7 @@ def create(conn: sqlite3.Connection, role: str, counter: int | None = None, labe
 def issue(tx, role: str, counter: int | None = None, label: str | None = None) -> dict:
     """Create a token in the writer's transaction (the console); return its listing entry with the token
     itself, which is shown this once."""
-    check(role, counter)
+    check(role, counter, label)
     token_id, token = _insert(tx.execute, role, counter, label, tx.now)
     stored = {"id": token_id, "role": role, "counter": counter, "label": label, "created_at": tx.now}
     return {**_entry(stored), "token": token}

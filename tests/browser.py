@@ -27,6 +27,18 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def watch(page, path: str, errors: list) -> None:
+    """Record on ``errors`` every script error of ``page`` and every Content-Security-Policy violation (Chromium
+    reports those as console errors: "Refused to ... because it violates the following Content Security
+    Policy directive ..."), so a page that the hall's policy breaks fails its test."""
+    page.on("pageerror", lambda exc: errors.append(f"{path}: {exc}"))
+
+    def console(msg) -> None:
+        if msg.type == "error" and "Content Security Policy" in msg.text:
+            errors.append(f"{path}: {msg.text}")
+    page.on("console", console)
+
+
 def screenshot(page, name: str) -> Path:
     """Save the page as test-artifacts/screens/NAME.png and check the picture is not blank; return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -149,14 +149,15 @@ def browser():
 def open_page(browser, live):
     """Open a page of the live hall in its own browser context: ``open_page("/kiosk", KIOSK)``.
 
-    A script error on the page fails the test."""
+    A script error or a Content-Security-Policy violation on the page fails the test."""
+    from browser import watch
     contexts, errors = [], []
 
     def do(path: str, viewport: dict):
         context = browser.new_context(viewport=viewport, locale="zh-CN")
         contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(f"{path}: {exc}"))
+        watch(page, path, errors)
         page.goto(live + path)
         return page
     yield do

@@ -1,6 +1,7 @@
 """The ``kiosk`` command line: tokens, config check, and flags taken from the environment."""
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 
 import requests
@@ -77,3 +78,17 @@ def test_counter_token_for_a_counter_the_hall_does_not_have_is_refused(tmp_path)
     assert made.returncode != 0
     assert "no counter 9" in made.stderr
     assert not (tmp_path / "hall.db").exists()
+
+
+def test_a_label_that_is_not_utf8_is_refused_with_a_reason(tmp_path):
+    """A token made on a terminal whose label is not UTF-8 (the byte 0xff) exits with status 2 and
+    `bad_text` naming the label, instead of a traceback, and stores no token."""
+    made = subprocess.run([KIOSK, "token", "create", "--role", "guide", "--label", b"desk \xff",
+                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 2, made.stderr
+    assert "[bad_text]" in made.stderr and "label" in made.stderr and "Traceback" not in made.stderr
+    conn = sqlite3.connect(tmp_path / "hall.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM tokens").fetchone()[0] == 0
+    finally:
+        conn.close()

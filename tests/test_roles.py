@@ -276,3 +276,26 @@ def test_refusals_carry_the_headers_http_clients_expect(client):
     wrong_method = client.delete(f"{API}/services")
     assert_error(wrong_method, 405, "method_not_allowed")
     assert "GET" in wrong_method.headers["Allow"]
+
+
+# -- OPTIONS -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role, counter", [(None, None), ("guide", None), ("counter", 1), ("manager", None),
+                                           ("technician", None)])
+def test_options_answers_no_route_of_the_hall(hall, client, token, role, counter):
+    """Every route of the app (API, pages, health) is asked with OPTIONS, without a token and with each role's
+    token: each answers 405 `method_not_allowed` whose Allow header lists the route's own methods and not
+    OPTIONS, so no route that needs a token answers anything without one."""
+    headers = token(role, counter) if role else {}
+    methods: dict[str, set[str]] = {}  # path -> the methods its rules take
+    for rule in create_app(hall).url_map.iter_rules():
+        path = rule.rule.replace("<int:counter_id>", "1").replace("<int:ticket_id>", "1")
+        path = path.replace("<int:token_id>", "1").replace("<name>", "ticket-printer").replace("<code>", "SL7001")
+        methods.setdefault(path.replace("<path:filename>", "hall.css"), set()).update(rule.methods)
+    assert len(methods) > 30
+    for path, own in methods.items():
+        resp = client.options(path, headers=headers)
+        assert resp.status_code == 405, (path, resp.status_code)
+        assert resp.get_json()["error"]["code"] == "method_not_allowed"
+        allowed = {m.strip() for m in resp.headers["Allow"].split(",")}
+        assert allowed == own and "OPTIONS" not in allowed, path

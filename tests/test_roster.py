@@ -136,7 +136,7 @@ def test_revoked_and_expired_rows_do_not_count_toward_quota(client, tech):
             row("SJ0904", branch="shijingshan", valid=EXPIRED)]
     rows += [row(f"SJ{i:04d}", branch="shijingshan") for i in range(1, 7)]
     resp = upload(client, tech, rows)
-    assert resp.json == {"accepted": 10, "rejected": 0, "rejections": []}
+    assert resp.json == {"accepted": 10, "rejected": 0, "rejections": [], "rejections_omitted": 0}
     valid_today = [a for a in listing(client, tech) if a["valid_today"]]
     assert len(valid_today) == 6
 
@@ -150,6 +150,56 @@ def test_all_rejected_upload_keeps_old_roster(client, tech):
     assert [r["code"] for r in err["rejected"]] == ["unknown_branch", "bad_date"]
     assert [a["agent_code"] for a in listing(client, tech)] == ["SL**01"]
     assert starlight(client, "SL0101").status_code == 201
+
+
+def big_bad_csv(bad_rows: int, good: bool) -> bytes:
+    """A CSV of ``bad_rows`` rows naming a branch the hall does not have (after one good row, SL0101, if
+    ``good``): about 1.9 MB for 20,000 bad rows."""
+    lines = ["agent_code,name,branch,valid_from,valid_until"]
+    if good:
+        lines.append(f"SL0101,张三丰,haidian,{VALID[0]},{VALID[1]}")
+    lines += [f"BR{i:05d},王小明,branch-{i:05d}-that-is-not-in-the-config-of-this-hall-at-all,{VALID[0]},{VALID[1]}"
+              for i in range(bad_rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_big_file_of_bad_rows_gets_a_small_answer(client, tech):
+    """A 1.9 MB CSV with one good row and 20,000 rows of an unknown branch is imported: the answer counts
+    1 accepted and all 20,000 rejected, lists the first 100 rejections (rows 2 to 101) and says 19,900 more
+    were left out, and stays under 30 KB (it was 3.6 MB)."""
+    body = big_bad_csv(20_000, good=True)
+    assert len(body) > 1_800_000
+    resp = client.put(f"{API}/roster/starlight", data=body, headers={**tech, "Content-Type": "text/csv"})
+    assert resp.status_code == 200
+    assert resp.json["accepted"] == 1 and resp.json["rejected"] == 20_000
+    assert [r["row"] for r in resp.json["rejections"]] == list(range(2, 102))
+    assert resp.json["rejections_omitted"] == 19_900
+    assert len(resp.get_data()) < 30_000
+    assert starlight(client, "SL0101").status_code == 201
+
+
+def test_a_big_file_of_only_bad_rows_gets_a_small_refusal(client, tech):
+    """The same file without its good row is refused with 422 `roster_rejected`, which lists the first 100
+    rejections and says 19,900 more were left out, in under 30 KB."""
+    resp = client.put(f"{API}/roster/starlight", data=big_bad_csv(20_000, good=False),
+                      headers={**tech, "Content-Type": "text/csv"})
+    err = assert_error(resp, 422, "roster_rejected")
+    assert len(err["rejected"]) == 100 and err["rejected"][0]["row"] == 1
+    assert err["rejections_omitted"] == 19_900
+    assert len(resp.get_data()) < 30_000
+
+
+def test_a_rejection_quotes_a_huge_value_only_in_part(client, tech):
+    """A row whose branch is 900,000 characters and a row whose code is 100,000 characters are rejected: the
+    first reason quotes only the first 40 characters of the branch, the second code is masked to 32."""
+    rows = [row("SL0101"), row("SL0102", branch="x" * 900_000), row("S" * 100_000)]
+    resp = upload(client, tech, rows, "json")
+    assert resp.status_code == 200 and resp.json["rejected"] == 2
+    branch, code = resp.json["rejections"]
+    assert branch["code"] == "unknown_branch" and f"'{'x' * 40}…'" in branch["reason"]
+    assert len(branch["reason"]) < 120
+    assert code["code"] == "bad_agent_code" and code["agent_code"] == "SS" + "*" * 28 + "SS"
+    assert len(resp.get_data()) < 2_000
 
 
 def test_import_replaces_the_whole_roster(client, tech):

@@ -68,6 +68,20 @@ def test_a_roster_imported_on_the_console_lets_a_starlight_agent_take_a_ticket(o
     expect(kiosk.locator("#message-text")).to_have_text("您的星光服务资格已于 2026-06-30 到期，欢迎到引导台咨询")
 
 
+def test_a_roster_with_many_bad_rows_lists_the_first_hundred_on_the_console(open_page, token):
+    """The technician pastes a roster with one good row and 150 rows of an unknown branch: the console reports
+    1 accepted and 150 rejected, lists 100 rejected rows and says the other 50 are not listed."""
+    console = open_page("/admin", TV)
+    sign_in(console, token("technician"))
+    bad = "".join(f"SL{i:04d},李四,nowhere,2026-10-01,2027-03-31\n" for i in range(1, 151))
+    console.fill("#roster", "agent_code,name,branch,valid_from,valid_until\n"
+                            "SL0999,王小明,haidian,2026-10-01,2027-03-31\n" + bad)
+    console.get_by_role("button", name="导入").click()
+    expect(console.locator("#roster-report")).to_have_text("接受 1 行，拒绝 150 行")
+    expect(console.locator("#roster-rejections li")).to_have_count(101)
+    expect(console.locator("#roster-rejections li").last).to_have_text("另有 50 行被拒绝，未逐行列出")
+
+
 def test_a_config_with_a_mistake_is_refused_on_the_console_with_the_key_named(open_page, token):
     """Changing a counter's services to a service that does not exist shows the validation message naming the
     key; the hall keeps its config."""

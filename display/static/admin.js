@@ -52,6 +52,9 @@ document.addEventListener("DOMContentLoaded", function () {
         list.appendChild(Hall.el("li", {text: Hall.t("admin.row", {row: x.row}) + " " + (x.agent_code || "") +
                                               ": " + (x.reason || x.code) + " [" + x.code + "]"}));
       });
+      if (r.body.rejections_omitted) {
+        list.appendChild(Hall.el("li", {text: Hall.t("admin.rows_omitted", {count: r.body.rejections_omitted})}));
+      }
     }, function (err) { $("roster-report").className = "error"; $("roster-report").textContent = Hall.explain(err); });
   }
 

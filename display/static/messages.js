@@ -77,6 +77,7 @@ window.HALL_MESSAGES = {
   "admin.roster": ["星光名单导入（CSV）", "Starlight roster import (CSV)"],
   "admin.roster_import": ["导入", "Import"],
   "admin.roster_report": ["接受 {accepted} 行，拒绝 {rejected} 行", "{accepted} rows accepted, {rejected} rejected"],
+  "admin.rows_omitted": ["另有 {count} 行被拒绝，未逐行列出", "{count} more rows rejected, not listed"],
   "admin.row": ["第 {row} 行", "row {row}"],
   "admin.tokens": ["令牌", "Tokens"],
   "admin.tokens_help": ["也可在大厅主机上用命令创建：kiosk token create --role counter --counter 1",

@@ -16,7 +16,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var box = Hall.el("input", {type: "checkbox", "data-switch": key});
     box.checked = checked;
     box.addEventListener("change", function () { onChange(box.checked); });
-    return Hall.el("label", {style: "margin-right:1em"}, [box, document.createTextNode(" " + label)]);
+    return Hall.el("label", {"class": "switch"}, [box, document.createTextNode(" " + label)]);
   }
 
   function printerParts(d) {

@@ -13,6 +13,7 @@ from ..drivers.base import BadSimulation, DeviceError, Display, NotSimulated, Pr
 from ..errors import BadRequest, Conflict, HallError
 from .auth import hall, requires
 from .body import field, json_object, only
+from .headers import PREVIEW_CSP
 
 bp = Blueprint("admin", __name__)
 
@@ -95,7 +96,7 @@ def preview_ticket(ticket_id: int):
     view = h.ticket_view(ticket_id)
     style = getattr(h.devices.printer, "style", None)   # an ESC/POS printer knows its paper width
     html = ticket_preview.render(h.ticket_layout(view), style.width_mm if style else 80)
-    return html, 200, {"Content-Type": "text/html; charset=utf-8"}
+    return html, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PREVIEW_CSP}
 
 
 @bp.post("/devices/<name>/simulate")

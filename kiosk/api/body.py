@@ -1,9 +1,12 @@
-"""Reading JSON request bodies with clear errors."""
+"""Reading JSON request bodies with clear errors: not JSON, not an object, text that is not storable
+(:func:`kiosk.text.check_text`), a field of the wrong type, a field the endpoint does not know."""
 from __future__ import annotations
 
 from flask import request
 
 from ..errors import BadRequest
+from ..text import check_text
+from .ids import check_id
 
 _TYPES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}
 
@@ -21,11 +24,13 @@ def json_object(optional: bool = False) -> dict:
         data = None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="bad_json")
+    check_text(data)
     return data
 
 
 def field(data: dict, key: str, kind: type, *, required: bool = True, default=None):
-    """Return ``data[key]`` checked to be of ``kind`` (booleans are never numbers)."""
+    """Return ``data[key]`` checked to be of ``kind`` (booleans are never numbers; whole numbers are ids, so
+    they must be ones SQLite can hold: :func:`kiosk.api.ids.check_id`)."""
     if key not in data or data[key] is None:
         if required:
             raise BadRequest(f"The field {key!r} is required.", code="missing_field", field=key)
@@ -34,6 +39,8 @@ def field(data: dict, key: str, kind: type, *, required: bool = True, default=No
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise BadRequest(f"The field {key!r} must be {_TYPES.get(kind, kind.__name__)}.", code="bad_field",
                          field=key)
+    if kind is int and isinstance(value, int):
+        check_id(value, key)
     return value
 
 
