@@ -230,7 +230,7 @@ def test_a_resume_point_beyond_the_newest_event_gets_a_resync(hall, live, stream
     assert called["data"]["ticket"]["number"] == "A001"
 
 
-@pytest.mark.parametrize("after", [str(2 ** 64), "-1", "abc", "1e3", "9" * 5000])
+@pytest.mark.parametrize("after", [str(2 ** 64), "-1", "abc", "1e3", "9" * 5000, ""])
 def test_a_bad_after_is_refused_and_keeps_no_stream_place(hall, live, after):
     """A program asks for the events after a point that is not an event id: 400 bad_resume_point, every time —
     250 such requests (more than the hall's 200 stream places) leave no place taken, and a screen still

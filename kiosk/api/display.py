@@ -41,16 +41,23 @@ def _resume_point() -> int | None:
     """The id of the last event the client has: None when it has none, :data:`RESYNC` for a ``Last-Event-ID``
     that is not an event id (the browser sends back what it was sent, so a garbled one means something between
     mangled it: the screen reloads its board and goes on). A garbled ``?after=`` (a program asks) is a 400."""
+    after = request.args.get("after")
+    if after is not None and _event_id(after) is None:
+        raise BadRequest(f"after must be an event id, a whole number from 0 to {MAX_EVENT_ID}.",
+                         code="bad_resume_point", field="after")
     header = request.headers.get("Last-Event-ID")
-    raw = (header if header is not None else request.args.get("after") or "").strip()
-    if not raw:
-        return None
+    if header is None or not header.strip():
+        return _event_id(after) if after is not None else None
+    resume = _event_id(header)
+    return RESYNC if resume is None else resume
+
+
+def _event_id(raw: str) -> int | None:
+    """``raw`` as an event id (ASCII digits, spaces around them trimmed, at most 2^63-1), or None."""
+    raw = raw.strip()
     if raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_EVENT_ID:
         return int(raw)
-    if header is not None:
-        return RESYNC
-    raise BadRequest(f"after must be an event id, a whole number from 0 to {MAX_EVENT_ID}.",
-                     code="bad_resume_point", field="after")
+    return None
 
 
 def _open_stream(h, types: frozenset[str] | None) -> Stream:
