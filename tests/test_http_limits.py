@@ -46,6 +46,7 @@ def assert_json_error(sock: socket.socket, status: int, code: str) -> None:
     got, headers, body = read_answer(sock)
     assert got == status, body
     assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "deny"  # (read lowercased)
     error = json.loads(body)["error"]
     assert error["code"] == code and error["message"].strip()
 

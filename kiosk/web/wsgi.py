@@ -20,12 +20,15 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 import h11
 
+from ..api.headers import SECURITY_HEADERS
 from ..errors import HallError
 from ..live import PARK_KEY, Feed
 
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+# The security headers of every answer (kiosk/api/headers.py), on the errors the server gives by itself too.
+ERROR_SECURITY = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 NO_BODY = (204, 304)
 SERVER = (b"server", b"hall-kiosk")
 _date_cache: tuple[int, bytes] = (0, b"")
@@ -60,7 +63,7 @@ class Reply:
 def error_reply(status: int, code: str, message: str) -> Reply:
     """An error the server gives before or instead of the app, in the app's JSON shape; the connection closes."""
     body = json.dumps(HallError(message, code=code, status=status).to_dict(), ensure_ascii=False).encode()
-    headers = [*server_headers(), (b"content-type", b"application/json"),
+    headers = [*server_headers(), *ERROR_SECURITY, (b"content-type", b"application/json"),
                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     return Reply(status, reason_phrase(status), headers, body, close=True)
 
