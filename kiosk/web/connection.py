@@ -1,9 +1,11 @@
 """One client connection: requests read with deadlines, answered by the app on a worker, or parked as a stream.
 
-The connection is an :class:`asyncio.Protocol` on the loop thread; h11 parses and frames HTTP/1.1. A request is
-read whole (head within ``head_timeout`` of its first byte, body within ``body_timeout``, at most
-``max_head_bytes`` and ``max_body_bytes``) before a worker thread sees it, and the connection is not read while
-the app answers (a pipelined request waits in h11's buffer). Whatever goes wrong on the wire is answered in the
+The connection is an :class:`asyncio.Protocol` on the loop thread. h11 parses each request (a fresh parser per
+request, fed what came after the last one); answers are written by :mod:`.http1`. A request is read whole (head
+within ``head_timeout`` of its first byte, body within ``body_timeout``, at most ``max_head_bytes`` and
+``max_body_bytes``) before a worker thread sees it; what the client pipelines meanwhile waits in the parser's
+buffer (reading stops once that holds more than ``PIPELINE_LIMIT``). The deadlines are checked by the server's
+sweep (:meth:`check_deadline`), not by a timer per request. Whatever goes wrong on the wire is answered in the
 app's JSON error shape (:func:`kiosk.web.wsgi.error_reply`) and the connection closes. Once an event stream's
 opening part is sent, the connection is *parked*: it is the stream's :class:`~kiosk.web.streams.Sink`, anything
 the client sends is dropped, and its closing lets the stream's place go at once.
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 import h11
 
 from ..live import Feed
+from . import http1
 from .wsgi import Reply, build_environ, call_app, error_reply, raw_bytes
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ PARKED_INPUT_LIMIT = 64 * 1024  # what a client may send down a parked stream (a
 WRITE_HIGH_WATER = 64 * 1024
 LINGER_S = 2.0  # how long a refused or broken request's connection drops input after the answer
 MAX_LINGERING = 1000  # beyond this many at once (a flood), such connections are closed at once
+PIPELINE_LIMIT = 64 * 1024  # what a client may send ahead while its request is answered, before reading stops
 
 REFUSALS = {
     "server_busy": (503, "server_busy", "The hall controller has too many connections open; try again shortly."),
@@ -60,7 +64,7 @@ class HttpConnection(asyncio.Protocol):
     def __init__(self, server: WebServer):
         self.server = server
         self.limits = server.limits
-        self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
+        self.http = self._parser()
         self.address = ""
         self.peer: tuple = ("", 0)
         self.open = False  # admitted and not yet lost
@@ -68,8 +72,10 @@ class HttpConnection(asyncio.Protocol):
         self._request: h11.Request | None = None
         self._body = bytearray()
         self._busy = False  # a request is with the app, or waits for a place
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_kind = ""
+        self._deadline = 0.0  # (loop time) when the current phase must be over
+        self._timer_kind = ""  # the phase the deadline is for: idle, head, body; "" for none
+        self._ahead = 0  # bytes the client sent while its request was answered
+        self._reading = True
         self._write_timer: asyncio.TimerHandle | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
         self._draining = False  # answered and half closed: what the client still sends is dropped
@@ -77,6 +83,9 @@ class HttpConnection(asyncio.Protocol):
         self._read_when_written = False
         self._parked_input = 0
         self._chunked = False  # a parked stream's chunks are framed as HTTP/1.1's chunked coding
+
+    def _parser(self) -> h11.Connection:
+        return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
 
     @property
     def busy(self) -> bool:
@@ -133,6 +142,12 @@ class HttpConnection(asyncio.Protocol):
         if self._timer_kind == "idle":
             self._arm("head")  # the first bytes of a request: its head must be complete in time
         self.http.receive_data(data)
+        if self._busy:  # pipelined: it waits in the parser until the answer is sent, up to a limit
+            self._ahead += len(data)
+            if self._ahead > PIPELINE_LIMIT and self._reading:
+                self._reading = False
+                self.transport.pause_reading()
+            return
         self._process()
 
     def eof_received(self) -> bool:
@@ -220,7 +235,7 @@ class HttpConnection(asyncio.Protocol):
         """The request is read whole: give it to the app on a worker thread, when its address has a place."""
         self._disarm()
         self._busy = True
-        self.transport.pause_reading()
+        self._ahead = 0
         if self.server.clients.start_request(self.address, self):
             self.run_request()
 
@@ -244,46 +259,49 @@ class HttpConnection(asyncio.Protocol):
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
-        if reply.feed is not None and self._request is not None and self._request.http_version == b"1.1":
-            reply.headers.append((b"transfer-encoding", b"chunked"))  # what send() frames by
-        try:
-            data = self.http.send(h11.Response(status_code=reply.status, headers=reply.headers,
-                                               reason=reply.reason))
-            if reply.body and self._request is not None and self._request.method != b"HEAD":
-                data += self.http.send(h11.Data(data=reply.body))
-            if reply.feed is not None:
-                self._write(data)
-                self._park(reply.feed)
-                return
-            data += self.http.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as exc:  # the app's answer does not fit HTTP (say, a bad header)
-            asked = self._request
-            log.error("the answer to %s could not be sent: %s", asked.target if asked else "a request", exc)
-            self._send_raw(error_reply(500, "internal_error",
-                                       "Something went wrong inside the hall controller; it was logged."))
-            return
+        request = self._request
+        assert request is not None
+        headers = reply.headers
+        keep = not reply.close and http1.keeps_alive(request, headers)
+        if reply.feed is not None:
+            self._chunked = keep  # HTTP/1.1: chunks; HTTP/1.0 (or close asked): bare bytes, ended by closing
+            headers.append((b"transfer-encoding", b"chunked") if keep else (b"connection", b"close"))
+        elif not keep and not any(k.lower() == b"connection" for k, _ in headers):
+            headers.append((b"connection", b"close"))
+        data = http1.head(reply.status, reply.reason, headers)
+        if reply.body and http1.has_body(request, reply.status):
+            data += http1.chunk(reply.body) if reply.feed is not None and self._chunked else reply.body
         self._write(data)
-        self._next_cycle(reply.close)
+        if reply.feed is not None:
+            self._park(reply.feed)
+        elif keep:
+            self._next_cycle()
+        else:
+            self._close()
 
-    def _next_cycle(self, close: bool) -> None:
-        """The answer is sent: close, or wait for the next request on this connection."""
+    def _next_cycle(self) -> None:
+        """The answer is sent: wait for the next request on this connection, with a fresh parser fed what the
+        client sent meanwhile."""
         self._busy = False
         self._request = None
-        if close or self.http.our_state is h11.MUST_CLOSE:
-            self._close()
-            return
-        try:
-            self.http.start_next_cycle()
-        except h11.LocalProtocolError:  # the client had not finished sending (we answered early)
-            self._close()
-            return
+        buffered, closed = self.http.trailing_data
+        self.http = self._parser()
+        if buffered:
+            self.http.receive_data(buffered)
+        if closed:
+            self.http.receive_data(b"")
         if self._write_paused:  # answers pile up unread: the next request waits until the client reads
             self._read_when_written = True
+            if self._reading:
+                self._reading = False
+                self.transport.pause_reading()
             return
         self._read_next()
 
     def _read_next(self) -> None:
-        self.transport.resume_reading()
+        if not self._reading:
+            self._reading = True
+            self.transport.resume_reading()
         self._arm("head" if self.http.trailing_data[0] else "idle")
         self._process()
 
@@ -309,7 +327,6 @@ class HttpConnection(asyncio.Protocol):
     # -- a parked event stream (the hub's Sink) ---------------------------------------------------------------
     def _park(self, feed: Feed) -> None:
         self.feed = feed
-        self._chunked = self._request is not None and self._request.http_version == b"1.1"
         self._busy = False
         self._disarm()
         sock = self.transport.get_extra_info("socket")
@@ -318,7 +335,9 @@ class HttpConnection(asyncio.Protocol):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
             except OSError:
                 log.debug("could not bound an event stream's send buffer", exc_info=True)
-        self.transport.resume_reading()  # to notice the client leaving
+        if not self._reading:  # to notice the client leaving
+            self._reading = True
+            self.transport.resume_reading()
         self.server.hub.adopt(feed, self)
 
     def connected(self) -> bool:
@@ -333,7 +352,7 @@ class HttpConnection(asyncio.Protocol):
         client, whose stream ends when the connection closes. h11 still writes the end (:meth:`end`)."""
         if not self.connected() or self.transport.get_write_buffer_size() > BEHIND_LIMIT:
             return False
-        self.transport.write(b"%X\r\n%s\r\n" % (len(data), data) if self._chunked else data)
+        self.transport.write(http1.chunk(data) if self._chunked else data)
         return True
 
     def end(self) -> None:
@@ -343,32 +362,30 @@ class HttpConnection(asyncio.Protocol):
         if self.transport.get_write_buffer_size() > BEHIND_LIMIT:
             self.transport.abort()
             return
-        try:
-            self._write(self.http.send(h11.EndOfMessage()))
-        except h11.LocalProtocolError:
-            pass
+        if self._chunked:
+            self._write(http1.LAST_CHUNK)
         self._close()
 
     # -- timers and closing ----------------------------------------------------------------------------------
     def _arm(self, kind: str) -> None:
-        self._disarm()
         seconds = {"idle": self.limits.idle_timeout, "head": self.limits.head_timeout,
                    "body": self.limits.body_timeout}[kind]
         self._timer_kind = kind
-        self._timer = self.server.loop.call_later(seconds, self._timed_out, kind)
+        self._deadline = self.server.loop.time() + seconds
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer, self._timer_kind = None, ""
+        self._timer_kind = ""
 
-    def _timed_out(self, kind: str) -> None:
-        self._timer, self._timer_kind = None, ""
-        self.server.clients.timeouts[kind] += 1
-        if kind == "idle":
-            self._close()
-        else:
-            self._send_raw(error_reply(408, "request_timeout", TIMEOUTS[kind]))
+    def check_deadline(self, now: float) -> None:
+        """Called by the server's sweep: close a connection whose phase (idle, head, body) ran out of time."""
+        kind = self._timer_kind
+        if kind and now >= self._deadline and self.open:
+            self._timer_kind = ""
+            self.server.clients.timeouts[kind] += 1
+            if kind == "idle":
+                self._close()
+            else:
+                self._send_raw(error_reply(408, "request_timeout", TIMEOUTS[kind]))
 
     def _write_stalled(self) -> None:
         self._write_timer = None

@@ -156,11 +156,27 @@ class WebServer:
     async def _serve(self) -> None:
         server = await self.loop.create_server(lambda: HttpConnection(self), sock=self.sock, backlog=BACKLOG)
         self.hub.start()
+        self._sweep_handle = self.loop.call_later(self._sweep_s, self._sweep)
         self._running.set()
         try:
             await self._stop_asked.wait()
         finally:
+            self._sweep_handle.cancel()
             await self._stop(server)
+
+    @property
+    def _sweep_s(self) -> float:
+        """How often the connections' deadlines are checked: a quarter of the shortest, at most once a second."""
+        limits = self.limits
+        return max(0.02, min(1.0, min(limits.idle_timeout, limits.head_timeout, limits.body_timeout) / 4))
+
+    def _sweep(self) -> None:
+        """Close the connections whose idle time, request head or body ran out of time (one pass over all of
+        them, instead of a timer armed and cancelled for every request)."""
+        self._sweep_handle = self.loop.call_later(self._sweep_s, self._sweep)
+        now = self.loop.time()
+        for connection in list(self.connections):
+            connection.check_deadline(now)
 
     async def _stop(self, server: asyncio.AbstractServer) -> None:
         server.close()  # no new connections
