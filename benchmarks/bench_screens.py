@@ -50,10 +50,12 @@ def screens_process(port: int, count: int, conn) -> None:
         selector.register(sock, selectors.EVENT_READ, i)
         chunks[i] = [(time.monotonic(), head)]
     conn.send(accepted)
+    cpu_before = time.process_time()
     while not conn.poll():
         for key, _ in selector.select(0.1):
             chunks[key.data].append((time.monotonic(), key.fileobj.recv(65536)))
-    conn.send({i: called_arrivals(received) for i, received in chunks.items()})
+    cpu = time.process_time() - cpu_before  # what reading the streams cost this process, on the same cores
+    conn.send(({i: called_arrivals(received) for i, received in chunks.items()}, cpu))
 
 
 def called_arrivals(received: list[tuple[float, bytes]]) -> dict[str, float]:
@@ -87,7 +89,8 @@ def api_load(daemon: Daemon, screens: int, calls: int = 600, gap: float = 0.0) -
         time.sleep(gap)
     time.sleep(1)
     ours.send("stop")
-    streams = list(ours.recv().values())
+    arrivals, reader_cpu = ours.recv()
+    streams = list(arrivals.values())
     child.join(10)
     delays = [seen[n] - t for seen in streams for n, t in returned.items() if n in seen]
     missing = sum(1 for seen in streams for n in returned if n not in seen)
@@ -95,6 +98,7 @@ def api_load(daemon: Daemon, screens: int, calls: int = 600, gap: float = 0.0) -
               "next": summary_ms(nxt)}
     if accepted:
         result["call_to_stream"] = {**summary_ms(delays), "missing": missing}
+        result["reader_cpu_ms_per_call"] = round(reader_cpu / calls * 1e3, 3)
     return result
 
 

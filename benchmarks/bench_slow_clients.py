@@ -143,7 +143,7 @@ def scenario(config: str, addresses: list[str], per_address: int, tickets: int) 
     return result
 
 
-def run(tickets: int = 4000) -> dict:
+def run(tickets: int = 8000) -> dict:
     """Both scenarios on the hall-core config."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         config = core_config(tmp)

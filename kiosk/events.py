@@ -79,6 +79,8 @@ class Stream:
         self.overflowed = False
         self.ended = False
         self.waker: Callable[[], None] | None = None  # told when something was queued (the server's hub)
+        self.deferred = False  # its owner (the server's hub) offers it the batches, not the dispatcher
+        self.floor = 0  # events up to this id were delivered before the stream opened: never offered to it
         self._queued = threading.Event()
 
     @property
@@ -95,7 +97,7 @@ class Stream:
         """Queue the events this client asked for; on overflow mark the stream so it closes."""
         queued = False
         for event in events:
-            if self.types is not None and event["type"] not in self.types:
+            if event["id"] <= self.floor or (self.types is not None and event["type"] not in self.types):
                 continue
             if len(self.items) >= self.maxsize:
                 self.overflowed = True
@@ -133,6 +135,8 @@ class EventBus:
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._subscribers: list[Callable[[list[dict]], None]] = []
         self._streams: set[Stream] = set()
+        self._stream_owners: list[Callable[[list[dict]], None]] = []
+        self._delivered_up_to = 0  # the newest event id the dispatcher has started to deliver
         self._lock = threading.Lock()
         self._stream_queue_size = stream_queue_size
         self._thread = threading.Thread(target=self._run, name="event-fanout", daemon=True)
@@ -152,6 +156,17 @@ class EventBus:
         """Tell whether the dispatcher thread runs."""
         return self._thread.is_alive()
 
+    def own_streams(self, hand_over: Callable[[list[dict]], None], *, stop: bool = False) -> None:
+        """Register (or with ``stop`` unregister) a stream owner: the HTTP server's stream hub. Streams marked
+        ``deferred`` are not offered each batch here; ``hand_over(public_events)`` gets the batch once instead,
+        and offers it to its streams later, off the moment the request that made the events is answered."""
+        with self._lock:
+            if stop:
+                if hand_over in self._stream_owners:
+                    self._stream_owners.remove(hand_over)
+            else:
+                self._stream_owners.append(hand_over)
+
     def subscribe(self, callback: Callable[[list[dict]], None]) -> None:
         """Call ``callback(events)`` on the dispatcher thread for every committed batch."""
         with self._lock:
@@ -170,6 +185,7 @@ class EventBus:
         of ``client``'s (checked and taken in one step, so two requests cannot both take the last place)."""
         stream = Stream(self._stream_queue_size, types, client)
         with self._lock:
+            stream.floor = self._delivered_up_to  # batches delivered before it opened are not its own
             if limit is not None and len(self._streams) >= limit:
                 raise StreamsFull("hall", limit)
             if client_limit is not None and sum(s.client == client for s in self._streams) >= client_limit:
@@ -243,11 +259,17 @@ class EventBus:
         with self._lock:
             subscribers = list(self._subscribers)
             streams = list(self._streams)
+            stream_owners = list(self._stream_owners)
+            if batch:  # a stream opened from now on gets only later batches (see open_stream)
+                self._delivered_up_to = max(self._delivered_up_to, batch[-1]["id"])
         # Streams share one copy of each event (a stream may cache its rendered text in it); subscribers keep theirs.
         public = [dict(e) for e in batch if e["type"] in PUBLIC_TYPES]
         if public:  # streams first: queuing is instant, while a device callback may take a moment
             for stream in streams:
-                stream.offer(public)
+                if not stream.deferred:
+                    stream.offer(public)
+            for hand_over in stream_owners:
+                hand_over(public)
         for callback in subscribers:
             try:
                 callback(batch)

@@ -11,6 +11,7 @@ is new. Once a second it also sends due keep-alives and ends streams whose time 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from typing import Protocol
 
@@ -49,10 +50,19 @@ class StreamHub:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._wake_pending = False
+        self._pending: collections.deque[list[dict]] = collections.deque()  # batches not yet offered
 
     def start(self) -> None:
-        """Start the once-a-second tick (on the loop thread)."""
+        """Start the once-a-second tick and take the event batches for its streams (on the loop thread)."""
         self._tick_handle = self._loop.call_later(self.TICK_S, self._tick)
+        self._bus.own_streams(self.publish)
+
+    def publish(self, events: list[dict]) -> None:
+        """A committed batch for the parked streams (called once per batch by the fan-out, from its thread): kept
+        until the next flush, which offers it to each stream. So the fan-out does one append for all screens
+        while the clerk's answer is being sent, and the 50 screens' share of the work comes 10 ms later."""
+        self._pending.append(events)
+        self.wake()
 
     def stop(self) -> None:
         """End every stream and stop the tick (on the loop thread); a stream parked after this ends at once."""
@@ -60,6 +70,7 @@ class StreamHub:
             if handle is not None:
                 handle.cancel()
         self._tick_handle = self._flush_handle = None
+        self._bus.own_streams(self.publish, stop=True)
         self._bus.end_streams()
         self.end_all()
 
@@ -71,7 +82,8 @@ class StreamHub:
         """Take over sending ``feed`` to ``sink`` (its opening part is already written); events queued before
         this go out at once."""
         feed.stream.waker = self.wake
-        self._feeds[feed] = sink
+        feed.stream.deferred = True  # from now on its batches come through publish (an event offered both ways
+        self._feeds[feed] = sink     # meanwhile is sent once: a feed skips ids it has sent)
         self._flush_later(0.0)
 
     def release(self, feed: Feed) -> None:
@@ -108,6 +120,11 @@ class StreamHub:
 
     def _flush(self) -> None:
         self._flush_handle = None
+        batches = self._pending
+        while batches:
+            events = batches.popleft()
+            for feed in self._feeds:
+                feed.stream.offer(events)
         for feed, sink in list(self._feeds.items()):
             if not self._serve(feed, sink):
                 self._end(feed, sink)
