@@ -61,6 +61,8 @@ class StreamHub:
         """A committed batch for the parked streams (called once per batch by the fan-out, from its thread): kept
         until the next flush, which offers it to each stream. So the fan-out does one append for all screens
         while the clerk's answer is being sent, and the 50 screens' share of the work comes 10 ms later."""
+        if not self._feeds:  # no parked stream: nothing to do (a stream not yet parked is offered directly)
+            return
         self._pending.append(events)
         self.wake()
 
@@ -82,9 +84,9 @@ class StreamHub:
         """Take over sending ``feed`` to ``sink`` (its opening part is already written); events queued before
         this go out at once."""
         feed.stream.waker = self.wake
+        self._feeds[feed] = sink  # before it is deferred, so a batch the fan-out no longer offers it is published
         feed.stream.deferred = True  # from now on its batches come through publish (an event offered both ways
-        self._feeds[feed] = sink     # meanwhile is sent once: a feed skips ids it has sent)
-        self._flush_later(0.0)
+        self._flush_later(0.0)       # meanwhile is sent once: a feed skips ids it has sent)
 
     def release(self, feed: Feed) -> None:
         """The client of ``feed`` left: forget the stream at once, so its place is free."""
