@@ -17,6 +17,22 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "hall.db"
 
+# The waiting tickets per group (service, priority, target counter; 0 = any counter) and per group and minute
+# of issue, kept in the writer's transaction by triggers on every change of a ticket, so that counting the
+# people ahead (kiosk/estimates.py) does not scan the queue.
+_WAITING_KEY = "service = {t}.service AND priority = {t}.priority AND target = coalesce({t}.target_counter, 0)"
+_WAITING_MINUTE = "CAST({t}.issued_at AS INTEGER) / 60"
+_WAITING_ADD = (
+    "INSERT INTO waiting_groups VALUES ({t}.service, {t}.priority, coalesce({t}.target_counter, 0), 1) "
+    "ON CONFLICT (service, priority, target) DO UPDATE SET n = n + 1; "
+    "INSERT INTO waiting_counts VALUES ({t}.service, {t}.priority, coalesce({t}.target_counter, 0), "
+    f"{_WAITING_MINUTE}, 1) ON CONFLICT (service, priority, target, minute) DO UPDATE SET n = n + 1;")
+_WAITING_REMOVE = (
+    f"UPDATE waiting_groups SET n = n - 1 WHERE {_WAITING_KEY}; "
+    f"DELETE FROM waiting_groups WHERE {_WAITING_KEY} AND n <= 0; "
+    f"UPDATE waiting_counts SET n = n - 1 WHERE {_WAITING_KEY} AND minute = {_WAITING_MINUTE}; "
+    f"DELETE FROM waiting_counts WHERE {_WAITING_KEY} AND minute = {_WAITING_MINUTE} AND n <= 0;")
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_queue", """
         CREATE TABLE tickets (
@@ -88,7 +104,48 @@ MIGRATIONS: list[tuple[str, str]] = [
             created_at REAL NOT NULL
         );
     """),
+    ("0003_waiting_counts", f"""
+        CREATE TABLE waiting_groups (
+            service TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            target INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (service, priority, target)
+        ) WITHOUT ROWID;
+        CREATE TABLE waiting_counts (
+            service TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            target INTEGER NOT NULL,
+            minute INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (service, priority, target, minute)
+        ) WITHOUT ROWID;
+        INSERT INTO waiting_groups SELECT service, priority, coalesce(target_counter, 0), count(*)
+            FROM tickets WHERE status = 'waiting' GROUP BY 1, 2, 3;
+        INSERT INTO waiting_counts SELECT service, priority, coalesce(target_counter, 0),
+            CAST(issued_at AS INTEGER) / 60, count(*) FROM tickets WHERE status = 'waiting' GROUP BY 1, 2, 3, 4;
+        CREATE TRIGGER waiting_inserted AFTER INSERT ON tickets WHEN new.status = 'waiting'
+            BEGIN {_WAITING_ADD.format(t="new")} END;
+        CREATE TRIGGER waiting_deleted AFTER DELETE ON tickets WHEN old.status = 'waiting'
+            BEGIN {_WAITING_REMOVE.format(t="old")} END;
+        CREATE TRIGGER waiting_left AFTER UPDATE OF status, service, priority, target_counter, issued_at ON tickets
+            WHEN old.status = 'waiting' BEGIN {_WAITING_REMOVE.format(t="old")} END;
+        CREATE TRIGGER waiting_joined AFTER UPDATE OF status, service, priority, target_counter, issued_at ON tickets
+            WHEN new.status = 'waiting' BEGIN {_WAITING_ADD.format(t="new")} END;
+    """),
 ]
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements; a trigger's body keeps its semicolons."""
+    statements, pending = [], ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    return statements
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -118,9 +175,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in sql.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(sql):
+                conn.execute(statement)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
             conn.execute("COMMIT")
         except BaseException:
