@@ -189,11 +189,13 @@ class Hall:
     def ticket_view(self, ticket_id: int) -> dict:
         """Return a ticket as the public sees it (no agent code), with ``ahead`` and the estimated wait."""
         conn = self.store.reader()
-        cfg = self.config
-        row = tickets.get_row(conn, ticket_id)
+        return self._view(conn, self.config, tickets.get_row(conn, ticket_id))
+
+    @staticmethod
+    def _view(conn, cfg: HallConfig, row) -> dict:
+        """The public view of a ticket's row, counting ``ahead`` through ``conn``."""
         waiting = row["status"] == "waiting"
-        ahead = estimates.ahead_of(conn, cfg, row) if waiting else 0
-        wait = estimates.estimated_wait(conn, cfg, row["service"], ahead, vip=row["priority"] == "vip") if waiting else 0
+        ahead, wait = estimates.ticket_estimate(conn, cfg, row) if waiting else (0, 0)
         view = {"id": row["id"], "number": row["number"], "service": row["service"], "priority": row["priority"],
                 "status": row["status"], "issued_at": iso(row["issued_at"], cfg.tz), "ahead": ahead,
                 "estimated_wait_s": wait, "counter": row["counter"], "called_at": iso(row["called_at"], cfg.tz),
