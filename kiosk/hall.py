@@ -96,8 +96,8 @@ class Hall:
         """Issue and print a ticket; if the printer is not ready or fails, no ticket stays waiting (503)."""
         svc = self.config.service(service)
         printer = self._ready_printer()
-        ticket_id = self.change(tickets.issue, service, priority, agent_code, source)
-        view = self.ticket_view(ticket_id)
+        view = self.change(self._issue, service, priority, agent_code, source)
+        ticket_id = view["id"]
         if printer is not None:
             try:
                 self._print(printer, view, svc)
@@ -185,6 +185,12 @@ class Hall:
         cfg = self.config
         since = day_began_at(self.clock.now(), cfg.tz, cfg.day_start)
         return load_board(self.store.reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"], since)
+
+    def _issue(self, tx: Tx, cfg: HallConfig, *args) -> dict:
+        """Issue on the writer and build the answer in the same transaction, where the new row and the counts
+        are at hand (not read back cold after the commit)."""
+        ticket_id = tickets.issue(tx, cfg, *args)
+        return self._view(tx.conn, cfg, tickets.get_row(tx.conn, ticket_id))
 
     def ticket_view(self, ticket_id: int) -> dict:
         """Return a ticket as the public sees it (no agent code), with ``ahead`` and the estimated wait."""
