@@ -8,11 +8,11 @@ would call first (any counter that could call it, when none of them is open). Th
 ``queue.default_service_minutes`` until the hall has any (docs/queue-rules.md, "How ahead is counted").
 
 Counting costs the same at any queue length. The store keeps the number of waiting tickets per group
-(``waiting_groups``) and per group and minute of issue (``waiting_counts``), both maintained by triggers in
-the writer's transaction (``kiosk/store.py``). The tickets of a group below a bound are the whole minutes
-before the bound's minute, from the kept counts, plus a count inside that one minute on the partial index
-``tickets_waiting`` — from whichever end of the minute is nearer, so a new ticket (at the end of its minute)
-counts almost nothing.
+(``waiting_groups``), and per group and hour and 10-second slot of issue (``waiting_counts``), all maintained
+by triggers in the writer's transaction (``kiosk/store.py``). The tickets of a group below a bound are the
+kept total less the few after it when the bound is near the end of the group (a new ticket); otherwise the
+whole hours before the bound's hour, the whole slots of that hour before its slot (at most 360), and a count
+inside that one slot on the partial index ``tickets_waiting``, from whichever end of the slot is nearer.
 """
 from __future__ import annotations
 
@@ -24,20 +24,22 @@ from collections.abc import Iterator
 from .selection import (Group, Ticket, counters_for, green_channel_open, group_bound, group_of, order_key,
                         paused_counters)
 from .settings import HallConfig
+from .store import WAITING_WIDTHS
 
-MINUTE = 60  # the width of a waiting_counts bucket: CAST(issued_at AS INTEGER) / 60 in kiosk/store.py
-
-RECENT = 32  # a bound with fewer tickets than this after it is counted from the end
+HOUR, SLOT = WAITING_WIDTHS  # the widths of the kept counts, in seconds (an hour holds whole slots)
+RECENT = 32  # a bound with fewer tickets than this after it is counted from the end of its group
 
 _GROUPS = "SELECT service, priority, target, n FROM waiting_groups"
-_MINUTES = ("SELECT total(n) FILTER (WHERE minute < ?), total(n) FILTER (WHERE minute = ?) FROM waiting_counts "
-            "WHERE service = ? AND priority = ? AND target = ?")
+_KEPT = "SELECT total(n) FROM waiting_counts WHERE service = :service AND priority = :priority AND target = :target"
+_SUMS = (f"SELECT ({_KEPT} AND width = {HOUR} AND bucket < :hour), "
+         f"({_KEPT} AND width = {SLOT} AND bucket >= :first AND bucket < :slot), "
+         f"({_KEPT} AND width = {SLOT} AND bucket = :slot)")
 _IN_GROUP = "status = 'waiting' AND service = ? AND priority = ? AND target_counter IS ?"
 _AFTER = f"SELECT count(*) FROM (SELECT 1 FROM tickets WHERE {_IN_GROUP} AND (issued_at, id) >= (?, ?) LIMIT ?)"
-_AFTER_IN_MINUTE = (f"SELECT count(*) FROM (SELECT 1 FROM tickets WHERE {_IN_GROUP} AND (issued_at, id) >= (?, ?) "
-                    "AND issued_at < ? LIMIT ?)")
-_BEFORE_IN_MINUTE = (f"SELECT count(*) FROM tickets WHERE {_IN_GROUP} AND issued_at >= ? AND issued_at <= ? "
-                     "AND (issued_at, id) < (?, ?)")
+_AFTER_IN_SLOT = (f"SELECT count(*) FROM (SELECT 1 FROM tickets WHERE {_IN_GROUP} AND (issued_at, id) >= (?, ?) "
+                  "AND issued_at < ? LIMIT ?)")
+_BEFORE_IN_SLOT = (f"SELECT count(*) FROM tickets WHERE {_IN_GROUP} AND issued_at >= ? AND issued_at <= ? "
+                   "AND (issued_at, id) < (?, ?)")
 
 
 @contextlib.contextmanager
@@ -60,26 +62,24 @@ def _waiting_groups(conn: sqlite3.Connection) -> dict[Group, int]:
 
 
 def _count_below(conn: sqlite3.Connection, group: Group, total: int, at: float, ticket_id: float) -> int:
-    """Count the waiting tickets of ``group`` whose ``(issued_at, id)`` is below ``(at, ticket_id)``.
-
-    Near the end of the group (a new ticket) it is the kept total less the few after the bound; otherwise the
-    kept counts of the whole minutes before the bound's minute plus a count inside that minute."""
+    """Count the waiting tickets of ``group`` whose ``(issued_at, id)`` is below ``(at, ticket_id)``."""
     if at == math.inf:
         return total
     where = (group.service, group.priority, group.target)
     after = conn.execute(_AFTER, (*where, at, ticket_id, RECENT)).fetchone()[0]
     if after < RECENT:
         return total - after
-    minute = int(at) // MINUTE
-    whole, inside = (int(v) for v in conn.execute(_MINUTES, (minute, minute, group.service, group.priority,
-                                                             group.target or 0)).fetchone())
+    hour, slot = int(at) // HOUR, int(at) // SLOT  # the buckets of kiosk/store.py: whole seconds // width
+    kept = {"service": group.service, "priority": group.priority, "target": group.target or 0, "hour": hour,
+            "first": hour * HOUR // SLOT, "slot": slot}
+    hours, slots, inside = (int(v) for v in conn.execute(_SUMS, kept).fetchone())
     if inside == 0:
-        return whole
+        return hours + slots
     half = inside // 2 + 1
-    after = conn.execute(_AFTER_IN_MINUTE, (*where, at, ticket_id, (minute + 1) * MINUTE, half)).fetchone()[0]
+    after = conn.execute(_AFTER_IN_SLOT, (*where, at, ticket_id, (slot + 1) * SLOT, half)).fetchone()[0]
     if after < half:
-        return whole + inside - after
-    return whole + conn.execute(_BEFORE_IN_MINUTE, (*where, minute * MINUTE, at, at, ticket_id)).fetchone()[0]
+        return hours + slots + inside - after
+    return hours + slots + conn.execute(_BEFORE_IN_SLOT, (*where, slot * SLOT, at, at, ticket_id)).fetchone()[0]
 
 
 def place(conn: sqlite3.Connection, cfg: HallConfig, ticket: Ticket) -> tuple[int, int]:

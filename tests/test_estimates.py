@@ -235,6 +235,11 @@ def test_a_hall_upgraded_during_the_day_counts_the_customers_already_waiting(hal
             conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DROP TABLE waiting_groups")
         conn.execute("DROP TABLE waiting_counts")
+        conn.execute("DROP INDEX tickets_waiting")
+        conn.execute("CREATE INDEX tickets_waiting ON tickets (service, priority, target_counter, issued_at, id) "
+                     "WHERE status = 'waiting'")
+        conn.execute("CREATE INDEX tickets_vip_waiting ON tickets (issued_at, id) "
+                     "WHERE status = 'waiting' AND priority = 'vip'")
         conn.execute("DELETE FROM _migrations WHERE name = '0003_waiting_counts'")
     conn.close()
     client = create_app(make_hall(data_dir=hall.data_dir)).test_client()
