@@ -84,9 +84,12 @@ def at_length(waiting: int, n: int = 1000, warmup: int = 100, reads: int = 1000)
                 issue.append(client.timed("POST", "/api/v1/tickets", body, auth=vip))
             cpu_ms = (cpu_seconds(daemon.proc.pid) - cpu) / n * 1e3
             picked = random.Random(12).sample(ids, min(reads, len(ids)))
+            cpu = cpu_seconds(daemon.proc.pid)
             read = [client.timed("GET", f"/api/v1/tickets/{tid}") for tid in picked]
+            read_cpu_ms = (cpu_seconds(daemon.proc.pid) - cpu) / len(picked) * 1e3
     return {"benchmark": f"issue and read with {waiting:,} waiting", "waiting": waiting, "load": load_average(),
-            "issue": summary_ms(issue), "server_cpu_ms_per_ticket": round(cpu_ms, 2), "read": summary_ms(read)}
+            "issue": summary_ms(issue), "server_cpu_ms_per_ticket": round(cpu_ms, 2), "read": summary_ms(read),
+            "server_cpu_ms_per_read": round(read_cpu_ms, 2)}
 
 
 def lengths() -> list[dict]:
