@@ -7,34 +7,11 @@ with 100,000 waiting.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import Daemon, core_config, summary_ms
-
-SERVICES = [("general", "A"), ("consult", "B"), ("claims", "C"), ("changes", "D")]
-
-
-def fill(data_dir: Path, waiting: int) -> None:
-    """Put ``waiting`` tickets in the queue of a hall that has been started once (schema in place)."""
-    conn = sqlite3.connect(data_dir / "hall.db")
-    now = time.time()
-    day = conn.execute("SELECT value FROM meta WHERE key = 'business_day'").fetchone()[0]
-    rows = []
-    for i in range(waiting):
-        service, prefix = SERVICES[i % 4]
-        priority = "vip" if i % 97 == 0 else ("starlight" if i % 11 == 0 else "normal")
-        prefix = "V" if priority == "vip" else prefix
-        seq = i // 4 % 999 + 1
-        rows.append((f"{prefix}{seq:03d}", prefix, seq, day, service, priority, "kiosk", "waiting",
-                     now - (waiting - i) * 0.01))
-    with conn:
-        conn.executemany("INSERT INTO tickets (number, prefix, seq, business_day, service, priority, source, status, "
-                         "issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    conn.close()
+from common import Daemon, core_config, fill_queue, summary_ms
 
 
 def measure(waiting: int, calls: int = 2000, warmup: int = 100) -> dict:
@@ -43,7 +20,7 @@ def measure(waiting: int, calls: int = 2000, warmup: int = 100) -> dict:
         config = core_config(tmp)
         with Daemon(tmp, config):
             pass  # creates and migrates the database
-        fill(Path(tmp), waiting)
+        fill_queue(Path(tmp), waiting)
         with Daemon(tmp, config) as daemon:
             client = daemon.client()
             samples = []

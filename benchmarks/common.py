@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
+SERVICES = [("general", "A"), ("consult", "B"), ("claims", "C"), ("changes", "D")]
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -123,3 +125,37 @@ def core_config(directory: str | Path) -> str:
     path = Path(directory) / "core-hall.toml"
     settings.save_file(settings.validate(cfg), path)
     return str(path)
+
+
+def fill_queue(data_dir: str | Path, waiting: int, spacing_s: float = 0.01) -> list[int]:
+    """Put ``waiting`` tickets in the queue of a hall that has been started once (schema in place), as a day
+    of issuing would leave them: the four services, 1 in 11 Starlight, 1 in 97 VIP, ``spacing_s`` apart and
+    ending now. Returns their ids."""
+    conn = sqlite3.connect(Path(data_dir) / "hall.db")
+    now = time.time()
+    day = conn.execute("SELECT value FROM meta WHERE key = 'business_day'").fetchone()[0]
+    rows = []
+    for i in range(waiting):
+        service, prefix = SERVICES[i % 4]
+        priority = "vip" if i % 97 == 0 else ("starlight" if i % 11 == 0 else "normal")
+        prefix = "V" if priority == "vip" else prefix
+        seq = i // 4 % 999 + 1
+        rows.append((f"{prefix}{seq:03d}", prefix, seq, day, service, priority, "kiosk", "waiting",
+                     now - (waiting - i) * spacing_s))
+    with conn:
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM tickets").fetchone()[0]
+        conn.executemany("INSERT INTO tickets (number, prefix, seq, business_day, service, priority, source, status, "
+                         "issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.close()
+    return list(range(first, first + waiting))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average (other work sharing the cores)."""
+    return f"{os.getloadavg()[0]:.2f}"

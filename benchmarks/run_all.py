@@ -19,7 +19,8 @@ import bench_voice  # noqa: E402
 from common import machine  # noqa: E402
 
 if __name__ == "__main__":
-    results = {"machine": machine(), "issue": bench_issue.run(), "next": bench_next.run(),
+    results = {"machine": machine(), "issue": bench_issue.run(), "issue_lengths": bench_issue.lengths(),
+               "next": bench_next.run(),
                "throughput": bench_throughput.run(), "voice": bench_voice.run(), "bus": bench_bus.run(),
                "printer": [bench_printer.run("network"), bench_printer.run("serial")], "screens": bench_screens.run(),
                "durability": bench_durability.run(), "config_save": bench_config_save.run()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from .errors import Conflict
-from .selection import green_channel_open, pick_next
+from .selection import green_channel_open, group_of, may_call, pick_next
 from .settings import HallConfig
 from .tickets import get_row
 from .writer import Tx
@@ -65,6 +65,17 @@ def next_ticket(tx: Tx, cfg: HallConfig, counter_id: int) -> int | None:
     return None if ticket_id is None else _claim(tx, counter_id, ticket_id)
 
 
+def _not_yours(counter: dict, counter_id: int, ticket: sqlite3.Row) -> Conflict:
+    """Say why a counter may not call a ticket (the decision is :func:`kiosk.selection.may_call`'s)."""
+    if ticket["target_counter"] not in (None, counter_id):
+        return Conflict(f"Ticket {ticket['number']} was sent to counter {ticket['target_counter']}.",
+                        code="ticket_sent_elsewhere")
+    if ticket["priority"] == "vip" and ticket["service"] in counter["services"]:
+        return Conflict(f"Ticket {ticket['number']} is a VIP ticket; the green channel calls it.",
+                        code="vip_for_green_channel")
+    return Conflict(f"Counter {counter_id} does not serve {ticket['service']!r}.", code="service_not_served")
+
+
 def call_ticket(tx: Tx, cfg: HallConfig, counter_id: int, ticket_id: int) -> int:
     """Call one named waiting ticket (finishing the current one as served)."""
     counter = cfg.counter(counter_id)
@@ -72,17 +83,8 @@ def call_ticket(tx: Tx, cfg: HallConfig, counter_id: int, ticket_id: int) -> int
     ticket = get_row(tx.conn, ticket_id)
     if ticket["status"] != "waiting":
         raise Conflict(f"Ticket {ticket['number']} is {ticket['status']}, not waiting.", code="ticket_not_waiting")
-    served_here = ticket["service"] in counter["services"] or (
-        ticket["priority"] == "vip" and counter["green_channel"])
-    if not served_here:
-        raise Conflict(f"Counter {counter_id} does not serve {ticket['service']!r}.", code="service_not_served")
-    if ticket["target_counter"] not in (None, counter_id):
-        raise Conflict(f"Ticket {ticket['number']} was sent to counter {ticket['target_counter']}.",
-                       code="ticket_sent_elsewhere")
-    if (ticket["priority"] == "vip" and not counter["green_channel"] and ticket["target_counter"] is None
-            and green_channel_open(tx.conn, cfg)):
-        raise Conflict(f"Ticket {ticket['number']} is a VIP ticket; the green channel calls it.",
-                       code="vip_for_green_channel")
+    if not may_call(cfg, counter_id, green_channel_open(tx.conn, cfg), group_of(ticket)):
+        raise _not_yours(counter, counter_id, ticket)
     row = current(tx.conn, counter_id)
     if row is not None:
         _end(tx, row, "served")

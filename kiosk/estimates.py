@@ -1,53 +1,111 @@
 """How many people are ahead of a ticket, and how long it will probably wait.
 
-``ahead`` counts the waiting tickets of the same service that the rules in :mod:`kiosk.selection` call first
-(VIP tickets count only while no green channel is open, since otherwise the green channel takes them).
-The estimate is ``ahead x mean service time / open counters serving the service``; the mean comes from
-the last ``queue.service_time_window`` customers served for that service, and is
-``queue.default_service_minutes`` until the hall has any.
+``ahead`` is the ticket's rank in the calling order (:mod:`kiosk.selection`, the one definition of the order)
+at the counter where it stands best: the fewest waiting tickets that any open counter that could call it
+would call first (any counter that could call it, when none of them is open). The estimate is
+``ahead x mean service time / open counters that could call it``; the mean comes from the last
+``queue.service_time_window`` customers served for the ticket's service, and is
+``queue.default_service_minutes`` until the hall has any (docs/queue-rules.md, "How ahead is counted").
+
+Counting costs the same at any queue length. The store keeps the number of waiting tickets per group
+(``waiting_groups``), and per group and hour and 10-second slot of issue (``waiting_counts``), all maintained
+by triggers in the writer's transaction (``kiosk/store.py``). The tickets of a group below a bound are the
+kept total less the few after it when the bound is near the end of the group (a new ticket); otherwise the
+whole hours before the bound's hour, the whole slots of that hour before its slot (at most 360), and a count
+inside that one slot on the partial index ``tickets_waiting``, from whichever end of the slot is nearer.
 """
 from __future__ import annotations
 
+import contextlib
+import math
 import sqlite3
+from collections.abc import Iterator
 
-from .selection import green_channel_open, paused_counters
+from .selection import (Group, Ticket, counters_for, green_channel_open, group_bound, group_of, order_key,
+                        paused_counters)
 from .settings import HallConfig
+from .store import WAITING_WIDTHS
 
-_BEFORE = ("SELECT count(*) FROM tickets WHERE status = 'waiting' AND service = ? AND priority = ? "
-           "AND (issued_at < ? OR (issued_at = ? AND id < ?))")
-_ALL = "SELECT count(*) FROM tickets WHERE status = 'waiting' AND service = ? AND priority = ?"
+HOUR, SLOT = WAITING_WIDTHS  # the widths of the kept counts, in seconds (an hour holds whole slots)
+RECENT = 32  # a bound with fewer tickets than this after it is counted from the end of its group
+
+_GROUPS = "SELECT service, priority, target, n FROM waiting_groups"
+_KEPT = "SELECT total(n) FROM waiting_counts WHERE service = :service AND priority = :priority AND target = :target"
+_SUMS = (f"SELECT ({_KEPT} AND width = {HOUR} AND bucket < :hour), "
+         f"({_KEPT} AND width = {SLOT} AND bucket >= :first AND bucket < :slot), "
+         f"({_KEPT} AND width = {SLOT} AND bucket = :slot)")
+_IN_GROUP = "status = 'waiting' AND service = ? AND priority = ? AND target_counter IS ?"
+_AFTER = f"SELECT count(*) FROM (SELECT 1 FROM tickets WHERE {_IN_GROUP} AND (issued_at, id) >= (?, ?) LIMIT ?)"
+_AFTER_IN_SLOT = (f"SELECT count(*) FROM (SELECT 1 FROM tickets WHERE {_IN_GROUP} AND (issued_at, id) >= (?, ?) "
+                  "AND issued_at < ? LIMIT ?)")
+_BEFORE_IN_SLOT = (f"SELECT count(*) FROM tickets WHERE {_IN_GROUP} AND issued_at >= ? AND issued_at <= ? "
+                   "AND (issued_at, id) < (?, ?)")
 
 
-def _count_before(conn, service: str, priority: str, key: float, ticket_id: int) -> int:
-    return conn.execute(_BEFORE, (service, priority, key, key, ticket_id)).fetchone()[0]
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Read the counts of one moment: a read transaction, unless the caller (the writer) is in one."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
 
 
-def _count_all(conn, service: str, priority: str) -> int:
-    return conn.execute(_ALL, (service, priority)).fetchone()[0]
+def _waiting_groups(conn: sqlite3.Connection) -> dict[Group, int]:
+    cur = conn.cursor()
+    cur.row_factory = None
+    return {Group(s, p, t or None): n for s, p, t, n in cur.execute(_GROUPS) if n > 0}
 
 
-def ahead_of(conn: sqlite3.Connection, cfg: HallConfig, ticket: sqlite3.Row) -> int:
-    """Return how many waiting tickets will be called before this waiting ticket."""
-    service, prio, issued, tid = ticket["service"], ticket["priority"], ticket["issued_at"], ticket["id"]
-    green = green_channel_open(conn, cfg)
-    if prio == "vip":
-        if green:
-            return conn.execute("SELECT count(*) FROM tickets WHERE status = 'waiting' AND priority = 'vip' "
-                                "AND (issued_at < ? OR (issued_at = ? AND id < ?))", (issued, issued, tid)).fetchone()[0]
-        return _count_before(conn, service, "vip", issued, tid)
-    ahead = 0 if green else _count_all(conn, service, "vip")
-    credit = cfg.credit_s
-    if prio == "starlight":
-        ahead += _count_before(conn, service, "starlight", issued, tid)
-        if not cfg.strict:
-            ahead += _count_before(conn, service, "normal", issued - credit, tid)
-    else:
-        ahead += _count_before(conn, service, "normal", issued, tid)
-        if cfg.strict:
-            ahead += _count_all(conn, service, "starlight")
-        else:
-            ahead += _count_before(conn, service, "starlight", issued + credit, tid)
-    return ahead
+def _count_below(conn: sqlite3.Connection, group: Group, total: int, at: float, ticket_id: float) -> int:
+    """Count the waiting tickets of ``group`` whose ``(issued_at, id)`` is below ``(at, ticket_id)``."""
+    if at == math.inf:
+        return total
+    where = (group.service, group.priority, group.target)
+    after = conn.execute(_AFTER, (*where, at, ticket_id, RECENT)).fetchone()[0]
+    if after < RECENT:
+        return total - after
+    hour, slot = int(at) // HOUR, int(at) // SLOT  # the buckets of kiosk/store.py: whole seconds // width
+    kept = {"service": group.service, "priority": group.priority, "target": group.target or 0, "hour": hour,
+            "first": hour * HOUR // SLOT, "slot": slot}
+    hours, slots, inside = (int(v) for v in conn.execute(_SUMS, kept).fetchone())
+    if inside == 0:
+        return hours + slots
+    half = inside // 2 + 1
+    after = conn.execute(_AFTER_IN_SLOT, (*where, at, ticket_id, (slot + 1) * SLOT, half)).fetchone()[0]
+    if after < half:
+        return hours + slots + inside - after
+    return hours + slots + conn.execute(_BEFORE_IN_SLOT, (*where, slot * SLOT, at, at, ticket_id)).fetchone()[0]
+
+
+def place(conn: sqlite3.Connection, cfg: HallConfig, ticket: Ticket) -> tuple[int, int]:
+    """Return ``(ahead, open counters that could call it)`` for a waiting ticket (``id``, ``service``,
+    ``priority``, ``issued_at``, ``target_counter``)."""
+    with _snapshot(conn):
+        paused = paused_counters(conn)
+        green = green_channel_open(conn, cfg, paused)
+        counters = counters_for(cfg, green, group_of(ticket))
+        open_ = [cid for cid in counters if cid not in paused]
+        key = order_key(cfg, ticket["priority"], ticket["issued_at"], ticket["id"])
+        ranks = dict.fromkeys(open_ or counters, 0)
+        for group, total in _waiting_groups(conn).items():
+            callers = [cid for cid in counters_for(cfg, green, group) if cid in ranks]
+            if not callers:
+                continue
+            bound = group_bound(cfg, group, key)
+            below = total if bound is True else 0 if bound is False else _count_below(conn, group, total, *bound)
+            for cid in callers:
+                ranks[cid] += below
+    return min(ranks.values(), default=0), len(open_)
+
+
+def ahead_of(conn: sqlite3.Connection, cfg: HallConfig, ticket: Ticket) -> int:
+    """Return how many waiting tickets will be called before this waiting ticket (see the module doc)."""
+    return place(conn, cfg, ticket)[0]
 
 
 def mean_service_seconds(conn: sqlite3.Connection, cfg: HallConfig, service: str) -> float:
@@ -62,43 +120,33 @@ def mean_service_seconds(conn: sqlite3.Connection, cfg: HallConfig, service: str
     return max(float(row[0]), 1.0)
 
 
-def open_counters(conn: sqlite3.Connection, cfg: HallConfig, service: str, *, vip: bool = False) -> int:
-    """Count the open (not paused) counters that would serve a ticket of this service."""
-    paused = paused_counters(conn)
-    counters = [c for cid, c in cfg.counters.items() if cid not in paused]
-    if vip and any(c["green_channel"] for c in counters):
-        return sum(1 for c in counters if c["green_channel"])
-    return sum(1 for c in counters if service in c["services"])
-
-
-def estimated_wait(conn: sqlite3.Connection, cfg: HallConfig, service: str, ahead: int, *,
-                   vip: bool = False) -> int:
-    """Return the estimated wait in whole seconds for a ticket with ``ahead`` people before it."""
+def estimated_wait(conn: sqlite3.Connection, cfg: HallConfig, service: str, ahead: int, counters: int) -> int:
+    """Return the estimated wait in whole seconds for a ticket of ``service`` with ``ahead`` people before it
+    and ``counters`` open counters that could call it (at least one is assumed)."""
     if ahead == 0:
         return 0
-    counters = open_counters(conn, cfg, service, vip=vip)
     mean = mean_service_seconds(conn, cfg, service)
     return int(round(ahead * mean / max(counters, 1)))
 
 
-def waiting_by_service(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    """Return waiting counts per service and priority."""
-    out: dict[str, dict[str, int]] = {}
-    for service, prio, n in conn.execute(
-            "SELECT service, priority, count(*) FROM tickets WHERE status = 'waiting' GROUP BY service, priority"):
-        out.setdefault(service, {})[prio] = n
-    return out
+def ticket_estimate(conn: sqlite3.Connection, cfg: HallConfig, ticket: Ticket) -> tuple[int, int]:
+    """Return ``(ahead, estimated_wait_s)`` for a waiting ticket."""
+    with _snapshot(conn):
+        ahead, counters = place(conn, cfg, ticket)
+        return ahead, estimated_wait(conn, cfg, ticket["service"], ahead, counters)
 
 
 def services_overview(conn: sqlite3.Connection, cfg: HallConfig) -> list[dict]:
-    """Return each service with its waiting count and the estimated wait of a new normal ticket."""
-    waiting = waiting_by_service(conn)
-    green = green_channel_open(conn, cfg)
+    """Return each service with its waiting count and the estimated wait of a normal ticket taken now (one
+    issued after every waiting ticket)."""
     out = []
-    for sid, svc in cfg.services.items():
-        counts = waiting.get(sid, {})
-        total = sum(counts.values())
-        ahead = total - (counts.get("vip", 0) if green else 0)
-        out.append({"id": sid, "name": svc["name"], "name_en": svc["name_en"], "prefix": svc["prefix"],
-                    "waiting": total, "estimated_wait_s": estimated_wait(conn, cfg, sid, ahead)})
+    with _snapshot(conn):
+        waiting = _waiting_groups(conn)
+        for sid, svc in cfg.services.items():
+            new = {"id": math.inf, "service": sid, "priority": "normal", "issued_at": math.inf,
+                   "target_counter": None}
+            _, wait = ticket_estimate(conn, cfg, new)
+            out.append({"id": sid, "name": svc["name"], "name_en": svc["name_en"], "prefix": svc["prefix"],
+                        "waiting": sum(n for g, n in waiting.items() if g.service == sid),
+                        "estimated_wait_s": wait})
     return out

@@ -115,8 +115,8 @@ class Hall:
         """Issue and print a ticket; if the printer is not ready or fails, no ticket stays waiting (503)."""
         svc = self.config.service(service)
         printer = self._ready_printer()
-        ticket_id = self.change(tickets.issue, service, priority, agent_code, source, paper=printer is not None)
-        view = self.ticket_view(ticket_id)
+        view = self.change(self._issue, service, priority, agent_code, source, paper=printer is not None)
+        ticket_id = view["id"]
         if printer is not None:
             try:
                 self._print(view, svc)
@@ -219,14 +219,22 @@ class Hall:
         since = day_began_at(self.clock.now(), cfg.tz, cfg.day_start)
         return load_board(self.store.reader(), cfg.counters, cfg.tz, cfg.data["queue"]["last_calls_shown"], since)
 
+    def _issue(self, tx: Tx, cfg: HallConfig, *args, **kwargs) -> dict:
+        """Issue on the writer and build the answer in the same transaction, where the new row and the counts
+        are at hand (not read back cold after the commit)."""
+        ticket_id = tickets.issue(tx, cfg, *args, **kwargs)
+        return self._view(tx.conn, cfg, tickets.get_row(tx.conn, ticket_id))
+
     def ticket_view(self, ticket_id: int) -> dict:
         """Return a ticket as the public sees it (no agent code), with ``ahead`` and the estimated wait."""
         conn = self.store.reader()
-        cfg = self.config
-        row = tickets.get_row(conn, ticket_id)
+        return self._view(conn, self.config, tickets.get_row(conn, ticket_id))
+
+    @staticmethod
+    def _view(conn, cfg: HallConfig, row) -> dict:
+        """The public view of a ticket's row, counting ``ahead`` through ``conn``."""
         waiting = row["status"] == "waiting"
-        ahead = estimates.ahead_of(conn, cfg, row) if waiting else 0
-        wait = estimates.estimated_wait(conn, cfg, row["service"], ahead, vip=row["priority"] == "vip") if waiting else 0
+        ahead, wait = estimates.ticket_estimate(conn, cfg, row) if waiting else (0, 0)
         view = {"id": row["id"], "number": row["number"], "service": row["service"], "priority": row["priority"],
                 "status": row["status"], "issued_at": iso(row["issued_at"], cfg.tz), "ahead": ahead,
                 "estimated_wait_s": wait, "counter": row["counter"], "called_at": iso(row["called_at"], cfg.tz),

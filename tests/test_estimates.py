@@ -1,12 +1,18 @@
 """What a customer is told: how many are ahead (`ahead`) and the estimated wait (`estimated_wait_s`) on the
 ticket and on the kiosk's service list.
 
-The estimate is tickets ahead x recent mean service time of the service / open counters serving it; before
-any customer of the service was served, the mean is `queue.default_service_minutes` (5 min). In the default
-hall all five counters (1-4 and the green channel 5) serve every service.
+`ahead` is the ticket's place in the calling order at the counter where it stands best: the fewest waiting
+tickets that an open counter that could call it would call first, whatever their service. The estimate is
+ahead x recent mean service time of the ticket's service / open counters that could call it; before any
+customer of the service was served, the mean is `queue.default_service_minutes` (5 min). In the default hall
+all five counters (1-4 and the green channel 5) serve every service.
 """
+import sqlite3
+
 import pytest
 
+from kiosk.api import create_app
+from test_counter_queue import mixed_hall
 from util import hall_config
 
 API = "/api/v1"
@@ -91,14 +97,15 @@ def test_only_counters_serving_the_service_share_its_queue(take):
 def test_estimate_uses_the_recent_mean_service_time_of_the_service(take, press, clock):
     """Counter 1 spends 2 minutes with A001 and 4 minutes with A002 (mean 180 s); A003 waits. A new general
     customer is told 1 ahead and 1 x 180 s / 5 = 36 s. Consultation has no history and keeps the 5-minute
-    default: a second consultation customer is told 300 s / 5 = 60 s."""
+    default: a consultation customer taking a ticket after one more consultation customer has those three
+    ahead (every counter calls both services in issue order) and is told 3 x 300 s / 5 = 180 s."""
     for _ in range(3):
         take()
     serve(press, clock, 2, 4)  # A001 and A002 served, A003 called
     take()                      # A004 waits
     assert estimate(take()) == (1, 36)
     take("consult")
-    assert estimate(take("consult")) == (1, 60)
+    assert estimate(take("consult")) == (3, 180)
 
 
 @hall_config(window_of_two)
@@ -162,19 +169,21 @@ def test_vip_tickets_are_not_ahead_of_normal_ones_while_the_green_channel_is_ope
 
 def test_vip_tickets_are_ahead_of_normal_ones_when_no_green_channel_is_open(take, read, press):
     """Counter 5 (the green channel) is paused and a VIP customer waits for general business: a normal
-    general customer is told 1 ahead, 300 s / 4 open counters = 75 s; a new VIP customer for claims has
-    nobody ahead."""
+    general customer is told 1 ahead, 300 s / 4 open counters = 75 s; a new VIP customer for claims has the
+    first VIP ahead (every open counter serves both services and calls VIP tickets first, oldest first):
+    also 75 s."""
     press(5, "pause")
     take("general", "vip")
     assert estimate(take("general")) == (1, 75)
-    assert estimate(take("claims", "vip")) == (0, 0)
+    assert estimate(take("claims", "vip")) == (1, 75)
 
 
 def test_service_list_shows_waiting_counts_and_the_wait_of_a_new_ticket(client, take, press):
     """Three general, one consultation and one VIP general customer have taken tickets and counter 1 has
     called the first general one. The kiosk's service list shows general 3 waiting (two normal and the VIP),
-    consultation 1, claims 0; the announced wait of general (the VIP goes to the green channel: 2 x 300 s / 5)
-    is what the next general customer is then told."""
+    consultation 1, claims 0. Every counter serves every service, so a new customer of any service would have
+    the same three ahead (the VIP goes to the green channel): 3 x 300 s / 5 = 180 s, and that is what the next
+    general customer is then told."""
     for service in ("general", "general", "general", "consult"):
         take(service)
     take("general", "vip")
@@ -183,5 +192,56 @@ def test_service_list_shows_waiting_counts_and_the_wait_of_a_new_ticket(client, 
     assert set(services["general"]) >= {"id", "name", "name_en", "prefix", "waiting", "estimated_wait_s"}
     assert {sid: s["waiting"] for sid, s in services.items()} == {"general": 3, "consult": 1, "claims": 0,
                                                                    "changes": 0}
-    assert [services[s]["estimated_wait_s"] for s in ("general", "consult", "claims")] == [120, 60, 0]
+    assert [services[s]["estimated_wait_s"] for s in ("general", "consult", "claims")] == [180, 180, 180]
     assert take("general")["estimated_wait_s"] == services["general"]["estimated_wait_s"]
+
+
+def test_ahead_is_the_place_in_the_list_of_the_counter_where_the_ticket_stands_best(take, read, press, clock,
+                                                                                    agent):
+    """A001 was sent to counter 3 by name (keeping its 10:00 place); B001 (consultation, 10:05), V001 (VIP),
+    C001 (Starlight claims at 10:10, counting as 09:55) and D001 (changes) wait. Counter 3 would call C001,
+    A001, B001, D001; counters 1, 2 and 4 skip A001; the green channel takes V001 first. Each customer is told
+    their place where it is best: C001 and V001 0, A001 1 (at counter 3, the only one that may call it:
+    300 s / 1), B001 1 and D001 2 (at counters 1, 2, 4: x 300 s / 5 counters)."""
+    mixed_hall(take, press, clock, agent)
+    told = {view["number"]: estimate(view) for view in (read({"id": tid}) for tid in range(1, 6))}
+    assert told == {"A001": (1, 300), "B001": (1, 60), "V001": (0, 0), "C001": (0, 0), "D001": (2, 120)}
+
+
+@hall_config(consult_only_at_counter_1)
+def test_a_paused_counter_does_not_bring_anyone_forward(take, read, press):
+    """Only counter 1 handles consultation, and three consultation customers wait. A general customer has
+    nobody ahead at counters 2-5 (0 ahead). When counters 2-5 pause, only counter 1 is left for them, and it
+    calls the three consultation customers first: 3 ahead, 3 x 300 s / 1 = 900 s."""
+    for _ in range(3):
+        take("consult")
+    general = take("general")
+    assert estimate(general) == (0, 0)
+    for cid in (2, 3, 4, 5):
+        press(cid, "pause")
+    assert estimate(read(general)) == (3, 900)
+
+
+def test_a_hall_upgraded_during_the_day_counts_the_customers_already_waiting(hall, take, make_hall):
+    """Three general customers wait when the hall is stopped, and its database is as the version before the
+    kept counts of waiting tickets left it. After the upgrade the third customer still has 2 ahead
+    (2 x 300 s / 5 = 120 s) and a new customer is told 3 ahead (180 s)."""
+    take(), take()
+    third = take()
+    hall.stop()
+    conn = sqlite3.connect(hall.store.path)
+    with conn:
+        for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DROP TABLE waiting_groups")
+        conn.execute("DROP TABLE waiting_counts")
+        conn.execute("DROP INDEX tickets_waiting")
+        conn.execute("CREATE INDEX tickets_waiting ON tickets (service, priority, target_counter, issued_at, id) "
+                     "WHERE status = 'waiting'")
+        conn.execute("CREATE INDEX tickets_vip_waiting ON tickets (issued_at, id) "
+                     "WHERE status = 'waiting' AND priority = 'vip'")
+        conn.execute("DELETE FROM _migrations WHERE name = '0003_waiting_counts'")
+    conn.close()
+    client = create_app(make_hall(data_dir=hall.data_dir)).test_client()
+    assert estimate(client.get(f"{API}/tickets/{third['id']}").json) == (2, 120)
+    assert estimate(client.post(f"{API}/tickets", json={"service": "general"}).json) == (3, 180)

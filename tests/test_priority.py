@@ -288,3 +288,20 @@ def test_ticket_transferred_to_a_named_counter_is_called_only_by_that_counter(cl
     assert (refused.status_code, refused.json["error"]["code"]) == (409, "ticket_sent_elsewhere")
     assert press(4, "next").status_code == 204
     assert called_number(press(3, "next")) == moved["number"]
+
+
+def test_vip_ticket_sent_to_a_named_counter_is_called_first_there_and_only_there(client, take, press, clock):
+    """Two claims customers wait, then a VIP customer for claims; the green channel (counter 5) calls the VIP
+    and sends them to claims at counter 3 by name. The VIP is told nobody is ahead; the green channel may not
+    call them back by hand (409 `ticket_sent_elsewhere`); counter 1 calls the first claims customer; counter 3
+    calls the VIP before the other claims customer."""
+    take("claims"), take("claims")
+    clock.advance(MINUTE)
+    vip = take("claims", "vip")
+    assert called_number(press(5, "next")) == vip["number"]
+    assert press(5, "transfer", service="claims", counter=3).status_code == 200
+    assert client.get(f"{API}/tickets/{vip['id']}").json["ahead"] == 0
+    refused = press(5, "call", ticket=vip["id"])
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "ticket_sent_elsewhere")
+    assert called_number(press(1, "next")) == "C001"
+    assert [called_number(press(3, "next")) for _ in range(2)] == [vip["number"], "C002"]
