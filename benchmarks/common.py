@@ -69,7 +69,8 @@ class Daemon:
             if "technician token" in line:
                 break
         self.port = int(re.search(r"running at http://127\.0\.0\.1:(\d+)", banner).group(1))
-        self.token = re.search(r"technician token:\s+(\S+)", banner).group(1)
+        # The banner shows the token only when it is made (the first start): read it where it is kept.
+        self.token = (self.data_dir / "technician.token").read_text().strip()
         return self
 
     def __exit__(self, *exc) -> None:
