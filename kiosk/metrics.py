@@ -120,18 +120,19 @@ class HallCollector:
         yield GaugeMetricFamily("hall_http_clients", "Client addresses with a connection open", value=stats["clients"])
         yield GaugeMetricFamily("hall_http_workers_busy", "Worker threads answering a request now",
                                 value=stats["workers_busy"])
-        refused = CounterMetricFamily("hall_http_connections_refused", "Connections refused since the daemon "
-                                      "started: server_busy (all places taken) or client_connections (that address "
-                                      "has all of its own)", labels=["reason"])
-        for reason, count in sorted(stats["refused"].items()):
-            refused.add_metric([reason], count)
-        yield refused
-        timeouts = CounterMetricFamily("hall_http_timeouts", "Connections closed since the daemon started because "
-                                       "a request or its reading client was too slow, by phase (idle, head, body, "
-                                       "write)", labels=["phase"])
-        for phase, count in sorted(stats["timeouts"].items()):
-            timeouts.add_metric([phase], count)
-        yield timeouts
+        yield _counts("hall_http_connections_refused", "Connections refused since the daemon started: server_busy "
+                      "(all places taken) or client_connections (that address has all of its own)", "reason",
+                      stats["refused"])
+        yield _counts("hall_http_timeouts", "Connections closed since the daemon started because a request or its "
+                      "reading client was too slow, by phase (idle, head, body, write)", "phase", stats["timeouts"])
+
+
+def _counts(name: str, text: str, label: str, counts: dict[str, int]) -> CounterMetricFamily:
+    """A counter family with one sample per key of ``counts`` (labelled ``label``)."""
+    family = CounterMetricFamily(name, text, labels=[label])
+    for key, count in sorted(counts.items()):
+        family.add_metric([key], count)
+    return family
 
 
 class Metrics:

@@ -18,6 +18,17 @@ from util import hall_config, wait_until
 API = "/api/v1"
 
 
+
+def wait_until_closed(host: str, port: int) -> None:
+    """Wait until nothing listens on ``host:port`` any more (an old virtual printer's port was closed)."""
+    def refused() -> bool:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+        except OSError:
+            return True
+        return False
+    wait_until(refused, timeout=10)
+
 def technician(hall) -> dict:
     conn = connect(hall.store.path)
     try:
@@ -194,14 +205,7 @@ def test_moving_the_virtual_printer_to_another_transport_closes_the_old_simulato
     assert client.post(f"{API}/tickets", json={"service": "general"}).status_code == 201
     assert [p.lines[4] for p in hall.devices.printer.virtual.pages] == ["A001", "A002"]
     assert hall.devices.printer.options["port"].startswith("/dev/")
-
-    def refused() -> bool:
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-        except OSError:
-            return True
-        return False
-    wait_until(refused, timeout=10)
+    wait_until_closed(host, port)
 
 
 def test_a_printer_replaced_by_a_simulated_one_hands_over_and_its_port_closes(client, tech, hall):
@@ -216,14 +220,7 @@ def test_a_printer_replaced_by_a_simulated_one_hands_over_and_its_port_closes(cl
     assert client.post(f"{API}/tickets", json={"service": "general"}).status_code == 201
     assert time.monotonic() - start < 5.0
     assert "A001" in hall.devices.printer.printed[-1]
-
-    def refused() -> bool:
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-        except OSError:
-            return True
-        return False
-    wait_until(refused, timeout=10)
+    wait_until_closed(host, port)
 
 
 def test_calls_waiting_to_be_announced_are_spoken_once_by_the_new_voice(client, tech, hall):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import threading
 from pathlib import Path
@@ -22,7 +21,7 @@ from daemon import KIOSK as KIOSK_COMMAND, Daemon
 from kiosk.errors import StorageFull
 from kiosk.health import Health
 from kiosk.store import Store
-from kiosk.writer import Writer
+from util import notes, scratch_writer
 
 API = "/api/v1"
 
@@ -127,18 +126,8 @@ def test_health_sees_space_return_without_anyone_taking_a_ticket(small_disk, mak
 @pytest.fixture
 def notes_writer(small_disk):
     """A writer on a database on the small disk, with a scratch table ``notes``."""
-    store = Store(small_disk / "data")
-    writer = Writer(store.writer_connection)
-    writer.start()
-    writer.run(lambda tx: tx.execute("CREATE TABLE notes (text TEXT)"))
-    yield writer, store.path
-    writer.stop()
-
-
-def notes(path) -> list[str]:
-    """What the scratch table holds, read from another connection."""
-    with sqlite3.connect(path) as conn:
-        return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY rowid")]
+    with scratch_writer(small_disk / "data") as made:
+        yield made
 
 
 def batch(writer, *ops):

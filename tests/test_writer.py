@@ -1,7 +1,6 @@
 """The single writer: group commit, one operation's failure isolated, and no change after "busy"."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
@@ -9,23 +8,14 @@ import pytest
 from kiosk.errors import Conflict, Unavailable
 from kiosk.store import Store
 from kiosk.writer import Writer
+from util import notes, scratch_writer
 
 
 @pytest.fixture
 def writer(tmp_path):
     """A writer on a real database file with a scratch table."""
-    store = Store(tmp_path)
-    w = Writer(store.writer_connection)
-    w.start()
-    w.run(lambda tx: tx.execute("CREATE TABLE notes (text TEXT)"))
-    yield w, store.path
-    w.stop()
-
-
-def notes(path) -> list[str]:
-    """What the scratch table holds, read from another connection."""
-    with sqlite3.connect(path) as conn:
-        return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY rowid")]
+    with scratch_writer(tmp_path) as made:
+        yield made
 
 
 def test_a_failing_operation_is_rolled_back_alone_in_its_batch(writer):

@@ -1,8 +1,10 @@
 """Small helpers for tests that wait on the hall's background threads."""
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -32,3 +34,26 @@ def assert_error(resp, status: int, code: str) -> dict:
 def hall_config(change: Callable[[dict], None]):
     """Mark a test to run on a hall whose config is the default one changed by ``change(cfg)``."""
     return pytest.mark.parametrize("config", [change], indirect=True, ids=[change.__name__])
+
+
+@contextlib.contextmanager
+def scratch_writer(data_dir) -> Iterator[tuple]:
+    """A started writer on a real database in ``data_dir`` with a scratch table ``notes``: yields (writer, path of
+    the database); the writer is stopped at the end."""
+    from kiosk.store import Store
+    from kiosk.writer import Writer
+
+    store = Store(data_dir)
+    writer = Writer(store.writer_connection)
+    writer.start()
+    writer.run(lambda tx: tx.execute("CREATE TABLE notes (text TEXT)"))
+    try:
+        yield writer, store.path
+    finally:
+        writer.stop()
+
+
+def notes(path) -> list[str]:
+    """What a scratch writer's table holds, read from another connection."""
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY rowid")]
