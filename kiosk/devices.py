@@ -23,6 +23,7 @@ from .drivers import registry
 from .drivers.base import Device, DeviceError, Dispenser, Display, Printer, Speech
 from .drivers.hallbus import BusDevice, BusEvaluator, BusKeypad, BusPool
 from .errors import NotFound
+from .event_types import BOARD_TYPES, CALL_TYPES, SPOKEN_TYPES, EventType
 from .settings import HallConfig
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,6 @@ log = logging.getLogger(__name__)
 STOP_S = 3.0
 BUS_STOP_S = 5.0   # how long a changed bus may take to let go of its port
 UNIQUE_KINDS = ("printer", "speech")   # one per hall: a new one takes over from the old whatever its name
-
-SPOKEN_EVENTS = ("called", "recalled", "paused")
-BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void",
-                "day_started"}
 
 
 class DeviceManager:
@@ -220,9 +217,9 @@ class DeviceManager:
 
     def on_events(self, events: list[dict]) -> None:
         """Update displays and queue announcements for a batch of committed events."""
-        if not any(e["type"] in BOARD_EVENTS for e in events):
+        if not any(e["type"] in BOARD_TYPES for e in events):
             return
-        calls = [e for e in events if e["type"] in ("called", "recalled")]
+        calls = [e for e in events if e["type"] in CALL_TYPES]
         self.resync(frozenset(e["counter"] for e in calls))
         speech = self.speech
         if speech is None:
@@ -240,14 +237,14 @@ class DeviceManager:
     @staticmethod
     def _announcement(event: dict, cfg: HallConfig) -> Announcement | None:
         """What the voice says for one event: calls, recalls and a counter pausing; nothing for the rest."""
-        if event["type"] not in SPOKEN_EVENTS:
+        if event["type"] not in SPOKEN_TYPES:
             return None
         counter = cfg.counters.get(event["counter"])
         if counter is None:
             return None
-        if event["type"] == "paused":
+        if event["type"] == EventType.PAUSED:
             return paused_announcement(counter, cfg.templates, cfg.languages, time.time())
-        kind = "call" if event["type"] == "called" else "recall"
+        kind = "call" if event["type"] == EventType.CALLED else "recall"
         return call_announcement(kind, event["data"]["number"], counter, cfg.templates, cfg.languages, time.time())
 
 

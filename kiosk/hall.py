@@ -20,6 +20,7 @@ from .display.ticket import build_layout
 from .drivers.base import DeviceError
 from .drivers.hallbus_frame import KEYS
 from .errors import BadRequest, Conflict, HallError, Unavailable
+from .event_types import EventType
 from .events import EventBus
 from .settings import HallConfig
 from .store import Store
@@ -169,7 +170,8 @@ class Hall:
                               code="printer_unavailable")
         near_end = status.paper == "near_end"
         if near_end and not self._paper_warned:
-            self.writer.run(lambda tx: tx.emit("device_warning", device=printer.name, warning="paper_near_end",
+            self.writer.run(lambda tx: tx.emit(EventType.DEVICE_WARNING, device=printer.name,
+                                               warning="paper_near_end",
                                                message="The ticket printer's paper is near its end."))
         self._paper_warned = near_end
         return printer
