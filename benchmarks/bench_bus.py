@@ -57,7 +57,7 @@ def measure(rounds: int, wire_baud: int | None) -> list[dict]:
     """Measure both paths ``rounds`` times on one hall."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         hall = Hall(tmp, bus_config()).start()
-        hall.devices.buses.virtual["hall-bus"].wire_baud = wire_baud
+        hall.devices.shared.virtual["hall-bus"].wire_baud = wire_baud
         try:
             conn = connect(hall.store.path)
             headers = {"Authorization": f"Bearer {tokens.create(conn, 'technician', None)}"}

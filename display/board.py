@@ -11,6 +11,8 @@ import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
 
+from ..event_types import CALL_TYPES, sql_list
+
 
 @dataclass
 class CounterView:
@@ -82,7 +84,7 @@ def load_board(conn: sqlite3.Connection, counters: dict[int, dict], tz: dt.tzinf
             view.number, view.service, view.priority = row["number"], row["service"], row["priority"]
             view.called_at = _iso(row["called_at"], tz)
         board.counters.append(view)
-    for ev in conn.execute("SELECT id, at, type, counter, data FROM events WHERE type IN ('called', 'recalled') "
+    for ev in conn.execute(f"SELECT id, at, type, counter, data FROM events WHERE type IN {sql_list(CALL_TYPES)} "
                            "AND at >= ? ORDER BY id DESC LIMIT ?", (since, last_n)):
         cfg = counters.get(ev["counter"])
         if cfg is None:

@@ -2,7 +2,9 @@
 
 Every device has a ``name``, a ``kind`` and a ``type`` (from its config entry), ``start``/``stop``, and
 ``state()`` for ``GET /api/v1/devices``. Simulated devices also accept ``simulate(action)`` so a technician or
-a test can press a button or switch on a fault.
+a test can press a button or switch on a fault. Input devices report in these interfaces' own terms (a keypad
+reports the action of its key, never its wire code), and a device that needs something shared with others
+(a bus device: its bus) joins it through :meth:`Device.attach`, so the hall knows no concrete driver.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from ..display.spoken import Announcement
 from ..display.texts import DisplayText
@@ -89,6 +91,29 @@ class PrinterStatus:
         return ""
 
 
+class SharedParts(Protocol):
+    """What several devices share and the device manager keeps across config changes: the hall bus's ports
+    (:class:`~.hallbus.BusPool`). Each part has a name (``bus hall-bus``); it is built from its own config
+    section when a device first joins it, and kept while that section's entry stays the same."""
+
+    def changed(self, config: dict) -> set[str]:
+        """The names of the running parts whose entry differs in ``config`` (validated) or is gone from it."""
+        ...
+
+    def replace(self, config: dict) -> dict[str, Callable[[], None]]:
+        """Take the entries of ``config``: forget each part whose entry changed or went, and return, per part,
+        the function that stops it (the devices on it are rebuilt)."""
+        ...
+
+    def start(self) -> None:
+        """Start every part not yet started."""
+        ...
+
+    def stoppers(self) -> dict[str, Callable[[], None]]:
+        """Per part, the function that stops it; the parts are forgotten."""
+        ...
+
+
 class Device:
     """What every device has.
 
@@ -110,6 +135,18 @@ class Device:
         self._lock = threading.Lock()
         # What the device is sent and answers, at DEBUG; off unless a technician switches it on (SIGUSR1).
         self.traffic = logging.getLogger(f"kiosk.traffic.{self.name}")
+
+    def shares(self) -> str | None:
+        """The name of the shared part this device runs on (see :class:`SharedParts`), or None."""
+        return None
+
+    def attach(self, parts: SharedParts) -> None:
+        """Join the shared part this device runs on (a bus device: its bus), after it is built and before
+        :meth:`start`. Nothing by default."""
+
+    def detach(self) -> None:
+        """Leave the shared part joined in :meth:`attach`, before a successor takes this device's place (a
+        config change). Nothing by default."""
 
     def take_over(self, old: "Device") -> None:
         """Called before :meth:`start` when a config change replaces ``old`` (still running) with this device:
@@ -197,3 +234,51 @@ class Dispenser(Device):
     def bind(self, handler: Callable[[str], dict]) -> None:
         """Set the function a button press calls with the button's service id."""
         self._handler = handler
+
+
+class Keypad(Device):
+    """A counter's keypad: each key is one of the counter's actions, done at the keypad's counter.
+
+    A driver reports a press with :meth:`key` and the action's name from :data:`ACTIONS`, translating its own
+    key codes; a key it has no name for is reported as ``key N`` (N its code), which the hall refuses as an
+    unknown action (the outcome the device shows says so)."""
+
+    kind = "keypad"
+    ACTIONS = ("next", "recall", "no-show", "finish", "pause", "resume")
+    """The actions a key may stand for: the counter's actions that need nothing else (not call, not transfer)."""
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.counter: int = spec["counter"]
+        self._on_key: Callable[[int, str], dict] | None = None
+
+    def bind(self, handler: Callable[[int, str], dict]) -> None:
+        """Set the function a key press calls with (counter, action); it returns the outcome."""
+        self._on_key = handler
+
+    def key(self, action: str) -> dict:
+        """Report a key press as its action; return the hall's outcome (``{"ok": ...}``)."""
+        if self._on_key is None:
+            raise DeviceError("not_bound", f"{self.name} is not connected to the hall")
+        return self._on_key(self.counter, action)
+
+
+class Evaluator(Device):
+    """A customer's rating pad at a counter: scores 1 to 5, stored against the ticket last served there."""
+
+    kind = "evaluator"
+
+    def __init__(self, spec: dict):
+        super().__init__(spec)
+        self.counter: int = spec["counter"]
+        self._on_score: Callable[[int, int], dict] | None = None
+
+    def bind(self, handler: Callable[[int, int], dict]) -> None:
+        """Set the function a rating calls with (counter, score); it returns the outcome."""
+        self._on_score = handler
+
+    def rate(self, score: int) -> dict:
+        """Report a customer's score; return the hall's outcome (the hall checks the score)."""
+        if self._on_score is None:
+            raise DeviceError("not_bound", f"{self.name} is not connected to the hall")
+        return self._on_score(self.counter, score)

@@ -5,12 +5,19 @@ printer with a traditional-Chinese font, a code page such as cp858 for one witho
 Chinese lines are then printed as images, or image: every non-ASCII line as an image, drawn with ``font``),
 ``profile`` (a python-escpos capability profile), ``cutter``,
 ``model`` (shown in the device list), ``timeout`` for one status answer and ``print_timeout`` for a ticket.
+
+Only the schema and the pure ESC/POS codes are imported, so checking a config never loads python-escpos, pyusb,
+pyserial or Pillow: the driver is imported when a printer is built (drivers/registry.py).
 """
 from __future__ import annotations
 
 from ..schema import Field, Section
 from .escpos_codes import CHINESE_ENCODINGS, CODE_PAGES
-from .text_image import DEFAULT_FONT
+
+# The TrueType font with CJK glyphs that Chinese text is drawn with as images (drivers/text_image.py), from the
+# Debian package fonts-wqy-microhei. Defined here, not beside the drawing code, so that checking a config does
+# not load Pillow.
+DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
 def _one_of(*allowed):

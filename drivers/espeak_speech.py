@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from ..display.spoken import Announcement
-from ..schema import Field, Section
 from . import audio
 from .base import DeviceError, Speech
 from .clip_cache import ClipCache
+from .espeak_options import OPTIONS as OPTIONS  # the options schema, re-exported for the tests
 from .speech_queue import SpeechQueue
 from .tts_engine import EngineFailed, EngineProcess, espeak_cli_synth, voice_problem
 
@@ -35,33 +35,6 @@ STOP_GRACE_S = 1.0  # a stop lets the announcement being made finish this long b
 LANGUAGE_NAMES = {"zh-CN": "Mandarin", "en": "English"}
 # Tried in order when a voice option is "auto" (and after a configured voice that fails its check).
 CANDIDATES = {"zh-CN": ("cmn-latn-pinyin", "cmn"), "en": ("en-us", "en")}
-OUTPUTS = ("auto", "wav", "aplay", "paplay")
-
-
-def _between(low, high):
-    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
-
-
-def _voice_name(value: str) -> str | None:
-    return None if re.fullmatch(r"[A-Za-z0-9_/+-]{1,64}", value) else "must be an espeak-ng voice name or \"auto\""
-
-
-OPTIONS = Section({
-    "voice_zh": Field(str, "auto", _voice_name, doc="Mandarin voice; auto = cmn-latn-pinyin, else cmn"),
-    "voice_en": Field(str, "auto", _voice_name, doc="English voice; auto = en-us, else en"),
-    "rate": Field(int, 150, _between(80, 400), doc="words per minute"),
-    "volume": Field(float, 1.0, _between(0.0, 1.0)),
-    "chime": Field(bool, True),
-    "repeat": Field(int, 1, _between(1, 5)),
-    "repeat_pause_s": Field(float, 1.0, _between(0.0, 10.0)),
-    "max_backlog": Field(int, 5, _between(1, 100)),
-    "output": Field(str, "auto", lambda v: None if v in OUTPUTS else f"must be one of {', '.join(OUTPUTS)}"),
-    "sound_device": Field(str, "", lambda v: None if re.fullmatch(r"[A-Za-z0-9_.,:=-]{0,64}", v) else
-                          "must be an ALSA PCM or PulseAudio sink name such as plughw:1,0 (empty: the default)"),
-    "keep_files": Field(int, 50, _between(1, 10000)),
-    "cache_clips": Field(int, 500, _between(0, 100000)),
-    "engine_timeout_s": Field(float, 10.0, _between(0.5, 120.0)),
-})
 
 
 def choose_voice(lang: str, configured: str) -> tuple[str, list[str]]:

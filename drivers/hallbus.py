@@ -16,30 +16,17 @@ import serial
 from serial.tools import list_ports
 
 from ..display.texts import DisplayText
-from ..schema import Field, Section
 from . import hallbus_frame as hb, proto_led485, proto_strip
-from .base import BadSimulation, Device, DeviceError, Dispenser, Display
+from .base import BadSimulation, Device, DeviceError, Dispenser, Display, Evaluator, Keypad, SharedParts
 from .hallbus_master import Bus
 from .hallbus_virtual import FAULTS, VirtualBus, VirtualDevice
 
 log = logging.getLogger(__name__)
 
-VENDOR_KINDS = {"led485-ascii": ("counter_display",), "strip-aa": ("hall_display",)}
-"""The vendors' output-only display protocols and the device kinds each can serve."""
-PROTOCOLS = ("hallbus", *VENDOR_KINDS)
-OPTIONS = Section({
-    "bus": Field(str, check=lambda v: None if v else "must name a bus of [[buses]]"),
-    "address": Field(int, check=lambda v: None if 1 <= v <= 254 else "must be between 1 and 254"),
-    "protocol": Field(str, "hallbus", lambda v: None if v in PROTOCOLS else f"must be one of {', '.join(PROTOCOLS)}"),
-})
 
-
-def protocol_error(kind: str, protocol: str) -> str | None:
-    """Why a device of ``kind`` cannot speak ``protocol`` (None when it can)."""
-    kinds = VENDOR_KINDS.get(protocol)
-    if kinds is not None and kind not in kinds:
-        return f"{protocol!r} serves only a {' or '.join(kinds)}, not a {kind}"
-    return None
+def part_name(bus: str) -> str:
+    """The name a bus goes by among the devices' shared parts (:class:`~.base.SharedParts`)."""
+    return f"bus {bus}"
 
 
 def find_usb_port(usb: str) -> str:
@@ -51,29 +38,33 @@ def find_usb_port(usb: str) -> str:
     raise serial.SerialException(f"no USB serial adapter {usb} is plugged in")
 
 
-class BusPool:
-    """The hall's buses, each built on first use from its ``[[buses]]`` entry and kept while that entry stays."""
+class BusPool(SharedParts):
+    """The hall's buses, each built on first use from its ``[[buses]]`` entry and kept while that entry stays:
+    the devices' shared parts (each named ``bus NAME``, see :func:`part_name`)."""
 
     def __init__(self, buses: list[dict]):
         self.config = {b["name"]: b for b in buses}
         self.buses: dict[str, Bus] = {}
         self.virtual: dict[str, VirtualBus] = {}
 
-    def changed(self, buses: list[dict]) -> set[str]:
-        """The running buses whose entry differs in ``buses`` or is gone from it."""
-        new = {b["name"]: b for b in buses}
-        return {name for name in self.buses if new.get(name) != self.config.get(name)}
+    def _changed(self, config: dict) -> list[str]:
+        new = {b["name"]: b for b in config["buses"]}
+        return [name for name in self.buses if new.get(name) != self.config.get(name)]
 
-    def replace(self, buses: list[dict]) -> dict[str, Callable[[], None]]:
+    def changed(self, config: dict) -> set[str]:
+        """The running buses whose ``[[buses]]`` entry differs in ``config`` or is gone from it."""
+        return {part_name(name) for name in self._changed(config)}
+
+    def replace(self, config: dict) -> dict[str, Callable[[], None]]:
         """Take the new ``[[buses]]`` entries: forget each bus whose entry changed or went (its devices must be
         rebuilt) and return, per bus, the function that stops it (the master, then its virtual adapter)."""
-        stops = {name: self._stopper(name) for name in self.changed(buses)}
-        self.config = {b["name"]: b for b in buses}
+        stops = {part_name(name): self._stopper(name) for name in self._changed(config)}
+        self.config = {b["name"]: b for b in config["buses"]}
         return stops
 
     def stoppers(self) -> dict[str, Callable[[], None]]:
         """Per bus, the function that stops it; the pool is empty afterwards."""
-        return {name: self._stopper(name) for name in list(self.buses)}
+        return {part_name(name): self._stopper(name) for name in list(self.buses)}
 
     def _stopper(self, name: str) -> Callable[[], None]:
         bus, virtual = self.buses.pop(name), self.virtual.pop(name, None)
@@ -131,9 +122,15 @@ class BusDevice(Device):
         self._known_offline = False  # until the bus has tried it, a device is not reported as missing
         self._outbox: list[tuple[int, bytes]] = []
 
-    def attach(self, pool: BusPool) -> None:
+    def shares(self) -> str:
+        """The bus this device is on (as its shared part's name)."""
+        return part_name(self.spec["options"]["bus"])
+
+    def attach(self, parts: SharedParts) -> None:
         """Join the configured bus (and, on a virtual bus, plug in the virtual device at this address)."""
-        name = self.spec["options"]["bus"]
+        if not isinstance(parts, BusPool):
+            raise TypeError(f"{self.name} runs on a bus; it cannot join {type(parts).__name__}")
+        pool, name = parts, self.spec["options"]["bus"]
         self.bus = pool.bus(name)
         self.bus.add(self)
         self.virtual = pool.virtual.get(name)
@@ -360,30 +357,32 @@ class BusDispenser(InputDevice, Dispenser):
 
 
 class CounterInput(InputDevice):
-    """A device bound to one counter whose events carry (counter, value); ``bind`` sets the hall's function."""
-
-    def __init__(self, spec: dict):
-        super().__init__(spec)
-        self.counter: int = spec["counter"]
-        self._handler: Callable[[int, int], dict] | None = None
-
-    def bind(self, handler: Callable[[int, int], dict]) -> None:
-        """Set the function an event calls with (counter, value)."""
-        self._handler = handler
+    """A device bound to one counter whose events carry (counter, value); the configured counter is the one
+    reported (the interface's, :class:`~.base.Keypad` or :class:`~.base.Evaluator`)."""
 
     def handle(self, payload: bytes) -> dict:
-        """Pass the configured counter and the event's value to the hall."""
+        """Report the event's value (a key code, a score) in the interface's terms."""
         _counter, value = hb.parse_counter_event(payload)
-        return self._handler(self.counter, value)
+        return self.report(value)
+
+    def report(self, value: int) -> dict:
+        """Pass one event's value to the hall; return the outcome."""
+        raise NotImplementedError
 
 
-class BusKeypad(CounterInput):
-    """A counter keypad: next, recall, no-show, pause, resume act like the counter's API."""
+class BusKeypad(CounterInput, Keypad):
+    """A counter keypad: next, recall, no-show, pause, resume act like the counter's API.
+
+    Its key codes (:data:`~.hallbus_frame.KEYS`) are translated here into the keypad's actions."""
 
     EVENT = hb.KEY
     poll_factor = 8  # a clerk does not notice 400 ms; a waiting customer at the dispenser comes first
     SIMULATE = {**BusDevice.SIMULATE, "key": ()}
     INPUT_HELP = ", or {\"key\": next|recall|no-show|pause|resume}"
+
+    def report(self, value: int) -> dict:
+        """The key's action; a code with no action is reported as ``key N`` (the hall refuses it)."""
+        return self.key(hb.KEYS.get(value, f"key {value}"))
 
     def _input(self, key: str, value: object) -> bool:
         if key != "key" or value not in hb.KEY_CODES:
@@ -392,7 +391,7 @@ class BusKeypad(CounterInput):
         return True
 
 
-class BusEvaluator(CounterInput):
+class BusEvaluator(CounterInput, Evaluator):
     """A customer's rating pad at a counter: scores 1-5 stored against the ticket last served there."""
 
     EVENT = hb.RATING
@@ -400,12 +399,13 @@ class BusEvaluator(CounterInput):
     SIMULATE = {**BusDevice.SIMULATE, "rate": ()}
     INPUT_HELP = ", or {\"rate\": 1..5}"
 
+    def report(self, value: int) -> dict:
+        """The score pressed."""
+        return self.rate(value)
+
     def _input(self, key: str, value: object) -> bool:
         if key != "rate" or isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
             return False
         self._twin().queue(hb.RATING, hb.counter_event(self.counter, value))
         return True
 
-
-KINDS = {"counter_display": BusDisplay, "hall_display": BusDisplay, "dispenser": BusDispenser,
-         "keypad": BusKeypad, "evaluator": BusEvaluator}

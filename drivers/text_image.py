@@ -1,8 +1,8 @@
 """Text as a picture, for printers without a Chinese font (``encoding = "image"``).
 
 The text is drawn with a TrueType font that has CJK glyphs (by default WenQuanYi Micro Hei from the Debian
-package ``fonts-wqy-microhei``) into a 1-bit image as wide as the paper, which python-escpos sends as a raster
-image (``GS v 0``).
+package ``fonts-wqy-microhei``, :data:`~.escpos_options.DEFAULT_FONT`) into a 1-bit image as wide as the paper,
+which python-escpos sends as a raster image (``GS v 0``).
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 DOTS_PER_MM = 8          # 203 dpi, the usual thermal head
 TEXT_PX = 24             # the height of the printer's own 12x24 font
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import escpos_codes as codes
 from . import text_image
 from .escpos_lib import Dummy, EscposImage
+from .escpos_options import DEFAULT_FONT
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class PaperStyle:
     encoding: str = "gb18030"
     profile: str = "default"
     cutter: bool = True
-    font: str = text_image.DEFAULT_FONT
+    font: str = DEFAULT_FONT
 
     @property
     def number_size(self) -> int:

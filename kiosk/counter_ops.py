@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from .errors import Conflict
+from .event_types import EventType
 from .selection import green_channel_open, group_of, may_call, pick_next
 from .settings import HallConfig
 from .tickets import get_row
@@ -37,9 +38,10 @@ def _require_open(tx: Tx, counter_id: int) -> None:
         raise Conflict(f"Counter {counter_id} is paused; resume it before calling.", code="counter_paused")
 
 
-def _end(tx: Tx, row: sqlite3.Row, status: str) -> None:
+def _end(tx: Tx, row: sqlite3.Row, status: EventType) -> None:
+    """End the called ticket ``row`` with the final status of the same name as its event (served, no_show)."""
     tx.execute("UPDATE tickets SET status = ?, finished_at = ? WHERE id = ? AND status = 'called'",
-               (status, tx.now, row["id"]))
+               (status.value, tx.now, row["id"]))
     tx.emit(status, ticket_id=row["id"], counter=row["counter"], number=row["number"], service=row["service"])
 
 
@@ -49,8 +51,8 @@ def _claim(tx: Tx, counter_id: int, ticket_id: int) -> int:
                  (counter_id, tx.now, ticket_id))
     if row is None:
         raise Conflict(f"Ticket {ticket_id} is no longer waiting.", code="ticket_not_waiting")
-    tx.emit("called", ticket_id=ticket_id, counter=counter_id, number=row["number"], service=row["service"],
-            priority=row["priority"])
+    tx.emit(EventType.CALLED, ticket_id=ticket_id, counter=counter_id, number=row["number"],
+            service=row["service"], priority=row["priority"])
     return ticket_id
 
 
@@ -60,7 +62,7 @@ def next_ticket(tx: Tx, cfg: HallConfig, counter_id: int) -> int | None:
     _require_open(tx, counter_id)
     row = current(tx.conn, counter_id)
     if row is not None:
-        _end(tx, row, "served")
+        _end(tx, row, EventType.SERVED)
     ticket_id = pick_next(tx.conn, cfg, counter_id)
     return None if ticket_id is None else _claim(tx, counter_id, ticket_id)
 
@@ -87,7 +89,7 @@ def call_ticket(tx: Tx, cfg: HallConfig, counter_id: int, ticket_id: int) -> int
         raise _not_yours(counter, counter_id, ticket)
     row = current(tx.conn, counter_id)
     if row is not None:
-        _end(tx, row, "served")
+        _end(tx, row, EventType.SERVED)
     return _claim(tx, counter_id, ticket_id)
 
 
@@ -96,8 +98,8 @@ def recall(tx: Tx, cfg: HallConfig, counter_id: int) -> int:
     cfg.counter(counter_id)
     row = _require_current(tx, counter_id)
     tx.execute("UPDATE tickets SET recalls = recalls + 1 WHERE id = ?", (row["id"],))
-    tx.emit("recalled", ticket_id=row["id"], counter=counter_id, number=row["number"], service=row["service"],
-            priority=row["priority"], recalls=row["recalls"] + 1)
+    tx.emit(EventType.RECALLED, ticket_id=row["id"], counter=counter_id, number=row["number"],
+            service=row["service"], priority=row["priority"], recalls=row["recalls"] + 1)
     return row["id"]
 
 
@@ -105,7 +107,7 @@ def no_show(tx: Tx, cfg: HallConfig, counter_id: int) -> int:
     """End the current ticket as a no-show; return its id."""
     cfg.counter(counter_id)
     row = _require_current(tx, counter_id)
-    _end(tx, row, "no_show")
+    _end(tx, row, EventType.NO_SHOW)
     return row["id"]
 
 
@@ -113,7 +115,7 @@ def finish(tx: Tx, cfg: HallConfig, counter_id: int) -> int:
     """End the current ticket as served; return its id."""
     cfg.counter(counter_id)
     row = _require_current(tx, counter_id)
-    _end(tx, row, "served")
+    _end(tx, row, EventType.SERVED)
     return row["id"]
 
 
@@ -131,7 +133,7 @@ def transfer(tx: Tx, cfg: HallConfig, counter_id: int, service_id: str, target: 
     row = _require_current(tx, counter_id)
     tx.execute("UPDATE tickets SET status = 'waiting', service = ?, target_counter = ?, counter = NULL, "
                "called_at = NULL WHERE id = ?", (service_id, target, row["id"]))
-    tx.emit("transferred", ticket_id=row["id"], counter=counter_id, number=row["number"],
+    tx.emit(EventType.TRANSFERRED, ticket_id=row["id"], counter=counter_id, number=row["number"],
             service=service_id, from_service=row["service"], to_counter=target)
     return row["id"]
 
@@ -144,5 +146,5 @@ def set_paused(tx: Tx, cfg: HallConfig, counter_id: int, paused: bool) -> None:
     tx.execute("INSERT INTO counter_state (id, paused, updated_at) VALUES (?, ?, ?) "
                "ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
                (counter_id, int(paused), tx.now))
-    tx.emit("paused" if paused else "resumed", counter=counter_id)
+    tx.emit(EventType.PAUSED if paused else EventType.RESUMED, counter=counter_id)
 

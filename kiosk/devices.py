@@ -20,9 +20,9 @@ from .display.board import Board
 from .display.spoken import Announcement, call_announcement, paused_announcement
 from .display.texts import counter_text, hall_text
 from .drivers import registry
-from .drivers.base import Device, DeviceError, Dispenser, Display, Printer, Speech
-from .drivers.hallbus import BusDevice, BusEvaluator, BusKeypad, BusPool
+from .drivers.base import Device, DeviceError, Dispenser, Display, Evaluator, Keypad, Printer, Speech
 from .errors import NotFound
+from .event_types import BOARD_TYPES, CALL_TYPES, SPOKEN_TYPES, EventType
 from .settings import HallConfig
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,6 @@ log = logging.getLogger(__name__)
 STOP_S = 3.0
 BUS_STOP_S = 5.0   # how long a changed bus may take to let go of its port
 UNIQUE_KINDS = ("printer", "speech")   # one per hall: a new one takes over from the old whatever its name
-
-SPOKEN_EVENTS = ("called", "recalled", "paused")
-BOARD_EVENTS = {"called", "recalled", "served", "no_show", "transferred", "paused", "resumed", "expired", "void",
-                "day_started"}
 
 
 class DeviceManager:
@@ -47,13 +43,14 @@ class DeviceManager:
 
     def __init__(self, board: Callable[[], Board], config: Callable[[], HallConfig],
                  dispense: Callable[[str], dict], data_dir: Path | None = None, *,
-                 key: Callable[[int, int], dict] | None = None, rate: Callable[[int, int], dict] | None = None):
+                 key: Callable[[int, str], dict] | None = None, rate: Callable[[int, int], dict] | None = None):
         self._board = board
         self._data_dir = data_dir
         self._config = config
         self._dispense = dispense
-        self._inputs = {BusKeypad: key, BusEvaluator: rate}
-        self.buses = BusPool([])
+        self._key = key
+        self._rate = rate
+        self.shared = registry.shared_parts()   # the buses, which several devices share
         self.devices: dict[str, Device] = {}
         self._apply_lock = threading.Lock()  # one apply at a time, and none once stopped
         self._stopped = False
@@ -74,17 +71,16 @@ class DeviceManager:
             if self._stopped:
                 return
             old = self.devices
-            rebuilt_buses = self.buses.changed(cfg.data["buses"])
+            rebuilt_parts = self.shared.changed(cfg.data)
             kept = {s["name"]: old[s["name"]] for s in cfg.data["devices"]
-                    if self._unchanged(old.get(s["name"]), s, rebuilt_buses)}
+                    if self._unchanged(old.get(s["name"]), s, rebuilt_parts)}
             leaving = [d for name, d in old.items() if kept.get(name) is not d]
             for device in leaving:
-                if isinstance(device, BusDevice):
-                    device.detach()   # before a successor joins at the same address
+                device.detach()   # before a successor joins at the same address
             # a changed bus lets go of its port before its successor opens the same one
-            stop_within(self.buses.replace(cfg.data["buses"]), time.monotonic() + BUS_STOP_S, "bus")
+            stop_within(self.shared.replace(cfg.data), time.monotonic() + BUS_STOP_S)
             fresh = {s["name"]: self._build(s, old) for s in cfg.data["devices"] if s["name"] not in kept}
-            self.buses.start()
+            self.shared.start()
             self.devices = {s["name"]: kept.get(s["name"]) or fresh[s["name"]] for s in cfg.data["devices"]}
             if old and (leaving or fresh):
                 log.info("devices rebuilt or removed by the new config: %s; started: %s",
@@ -93,10 +89,10 @@ class DeviceManager:
         self.resync()
 
     @staticmethod
-    def _unchanged(device: Device | None, spec: dict, rebuilt_buses: set[str]) -> bool:
+    def _unchanged(device: Device | None, spec: dict, rebuilt_parts: set[str]) -> bool:
         if device is None or device.spec != spec:
             return False
-        return not (isinstance(device, BusDevice) and spec["options"]["bus"] in rebuilt_buses)
+        return device.shares() not in rebuilt_parts
 
     def _build(self, spec: dict, old: dict[str, Device]) -> Device:
         """Create, wire and start the device of one entry; it takes over from the device it replaces: the one
@@ -105,10 +101,11 @@ class DeviceManager:
         device.data_dir = self._data_dir
         if isinstance(device, Dispenser):
             device.bind(self._dispense)
-        if type(device) in self._inputs:
-            device.bind(self._inputs[type(device)])
-        if isinstance(device, BusDevice):
-            device.attach(self.buses)
+        if isinstance(device, Keypad) and self._key is not None:
+            device.bind(self._key)
+        if isinstance(device, Evaluator) and self._rate is not None:
+            device.bind(self._rate)
+        device.attach(self.shared)
         previous = old.get(spec["name"])
         if spec["kind"] in UNIQUE_KINDS:
             previous = next((d for d in old.values() if d.spec["kind"] == spec["kind"]), None)
@@ -161,7 +158,7 @@ class DeviceManager:
                 self._timers.clear()
                 retiring = list(self._retiring)
             stops = {f"device {d.name}": d.stop for d in self.devices.values()}
-            stops.update({f"bus {name}": stop for name, stop in self.buses.stoppers().items()})
+            stops.update(self.shared.stoppers())
             late = stop_within(stops, deadline)
         finally:
             if locked:
@@ -220,9 +217,9 @@ class DeviceManager:
 
     def on_events(self, events: list[dict]) -> None:
         """Update displays and queue announcements for a batch of committed events."""
-        if not any(e["type"] in BOARD_EVENTS for e in events):
+        if not any(e["type"] in BOARD_TYPES for e in events):
             return
-        calls = [e for e in events if e["type"] in ("called", "recalled")]
+        calls = [e for e in events if e["type"] in CALL_TYPES]
         self.resync(frozenset(e["counter"] for e in calls))
         speech = self.speech
         if speech is None:
@@ -240,14 +237,14 @@ class DeviceManager:
     @staticmethod
     def _announcement(event: dict, cfg: HallConfig) -> Announcement | None:
         """What the voice says for one event: calls, recalls and a counter pausing; nothing for the rest."""
-        if event["type"] not in SPOKEN_EVENTS:
+        if event["type"] not in SPOKEN_TYPES:
             return None
         counter = cfg.counters.get(event["counter"])
         if counter is None:
             return None
-        if event["type"] == "paused":
+        if event["type"] == EventType.PAUSED:
             return paused_announcement(counter, cfg.templates, cfg.languages, time.time())
-        kind = "call" if event["type"] == "called" else "recall"
+        kind = "call" if event["type"] == EventType.CALLED else "recall"
         return call_announcement(kind, event["data"]["number"], counter, cfg.templates, cfg.languages, time.time())
 
 

@@ -17,10 +17,10 @@ import threading
 import time
 from typing import Callable
 
+from .event_types import PUBLIC_TYPES
+
 log = logging.getLogger(__name__)
 
-PUBLIC_TYPES = ("issued", "called", "recalled", "transferred", "served", "no_show", "expired", "void",
-                "paused", "resumed", "day_started", "device_warning")
 _STOP = object()
 
 

@@ -17,9 +17,9 @@ from .clock import SystemClock, business_day, day_began_at, iso
 from .devices import STOP_S as DEVICES_STOP_S, DeviceManager
 from .display.board import Board, load_board
 from .display.ticket import build_layout
-from .drivers.base import DeviceError
-from .drivers.hallbus_frame import KEYS
+from .drivers.base import DeviceError, Keypad
 from .errors import BadRequest, Conflict, HallError, Unavailable
+from .event_types import EventType
 from .events import EventBus
 from .settings import HallConfig
 from .store import Store
@@ -39,6 +39,11 @@ COUNTER_ACTIONS: dict[str, Callable] = {
     "pause": lambda tx, cfg, cid: counter_ops.set_paused(tx, cfg, cid, True),
     "resume": lambda tx, cfg, cid: counter_ops.set_paused(tx, cfg, cid, False),
 }
+
+
+def unknown_action(action: str) -> BadRequest:
+    """The error for an action a counter (or its keypad) does not have."""
+    return BadRequest(f"Unknown counter action {action!r}.", code="unknown_action")
 
 
 class Hall:
@@ -169,7 +174,8 @@ class Hall:
                               code="printer_unavailable")
         near_end = status.paper == "near_end"
         if near_end and not self._paper_warned:
-            self.writer.run(lambda tx: tx.emit("device_warning", device=printer.name, warning="paper_near_end",
+            self.writer.run(lambda tx: tx.emit(EventType.DEVICE_WARNING, device=printer.name,
+                                               warning="paper_near_end",
                                                message="The ticket printer's paper is near its end."))
         self._paper_warned = near_end
         return printer
@@ -203,10 +209,14 @@ class Hall:
         """A dispenser button: a ticket through the kiosk's path (printing and its errors included)."""
         return self._device_outcome(lambda: {"ticket": self.issue_ticket(service, source="dispenser")})
 
-    def _key(self, counter_id: int, code: int) -> dict:
-        """A counter keypad's key: the same action as the counter's API (unknown keys are refused)."""
-        action = KEYS.get(code, f"key {code}")
-        return self._device_outcome(lambda: {"ticket": self.counter_action(counter_id, action)})
+    def _key(self, counter_id: int, action: str) -> dict:
+        """A counter keypad's key, named by the keypad (``Keypad.ACTIONS``): the same action as the counter's
+        API; any other name (a key the keypad's driver could not name) is refused as an unknown action."""
+        def press() -> dict:
+            if action not in Keypad.ACTIONS:
+                raise unknown_action(action)
+            return {"ticket": self.counter_action(counter_id, action)}
+        return self._device_outcome(press)
 
     def _rate(self, counter_id: int, score: int) -> dict:
         """An evaluator's score, stored against the ticket last called at the counter."""
@@ -249,7 +259,7 @@ class Hall:
         """Run a counter action; return the ticket it concerns (None when ``next`` finds nobody)."""
         op = COUNTER_ACTIONS.get(action)
         if op is None:
-            raise BadRequest(f"Unknown counter action {action!r}.", code="unknown_action")
+            raise unknown_action(action)
         result = self.change(op, counter_id, **kwargs)
         if action in ("pause", "resume"):
             return self.counter_view(counter_id)

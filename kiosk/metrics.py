@@ -18,10 +18,14 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from . import backup, storage
+from .event_types import COUNTED_TYPES, EventType
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PAPER_STATES = ("ok", "near_end", "out", "unknown")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+COUNTED_HELP = {EventType.ISSUED: "Tickets issued since the daemon started",
+                EventType.CALLED: "Tickets called to a counter (first calls, not recalls) since the daemon started"}
+"""The help text of each counted event type's ``hall_tickets_<type>`` counter (kiosk/event_types.py, COUNTED)."""
 
 
 class HallCollector:
@@ -31,12 +35,11 @@ class HallCollector:
         self.hall = hall
         self.server = server  # the HTTP server (kiosk.web.server.WebServer), once it exists
         self._lock = threading.Lock()
-        self._counts: dict[str, collections.Counter] = {"issued": collections.Counter(),
-                                                        "called": collections.Counter()}
+        self._counts: dict[str, collections.Counter] = {kind: collections.Counter() for kind in COUNTED_TYPES}
         hall.bus.subscribe(self.on_events)
 
     def on_events(self, events: list[dict]) -> None:
-        """Count ``issued`` and ``called`` events by service and priority (called on the fan-out thread)."""
+        """Count the counted events (``issued``, ``called``) by service and priority (on the fan-out thread)."""
         with self._lock:
             for event in events:
                 counts = self._counts.get(event["type"])
@@ -55,9 +58,8 @@ class HallCollector:
     def _ticket_counters(self):
         with self._lock:
             snapshot = {kind: dict(counts) for kind, counts in self._counts.items()}
-        for kind, text in (("issued", "Tickets issued since the daemon started"),
-                           ("called", "Tickets called to a counter (first calls, not recalls) since the daemon started")):
-            family = CounterMetricFamily(f"hall_tickets_{kind}", text, labels=["service", "priority"])
+        for kind in COUNTED_TYPES:
+            family = CounterMetricFamily(f"hall_tickets_{kind}", COUNTED_HELP[kind], labels=["service", "priority"])
             for (service, priority), value in sorted(snapshot[kind].items()):
                 family.add_metric([service, priority], value)
             yield family

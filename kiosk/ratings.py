@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .errors import Conflict
+from .event_types import EventType
 from .settings import HallConfig
 from .writer import Tx
 
@@ -17,5 +18,5 @@ def rate(tx: Tx, cfg: HallConfig, counter_id: int, score: int) -> int:
                  "AND status IN ('called', 'served') ORDER BY called_at DESC, id DESC LIMIT 1", (counter_id,))
     if row is None:
         raise Conflict(f"Counter {counter_id} has served nobody to rate.", code="nobody_to_rate")
-    tx.emit("rated", ticket_id=row["id"], counter=counter_id, number=row["number"], score=score)
+    tx.emit(EventType.RATED, ticket_id=row["id"], counter=counter_id, number=row["number"], score=score)
     return row["id"]

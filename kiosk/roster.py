@@ -16,6 +16,7 @@ import re
 import sqlite3
 
 from .errors import BadRequest, Forbidden, HallError
+from .event_types import EventType
 from .settings import HallConfig
 from .text import check_text
 from .writer import Tx
@@ -182,7 +183,7 @@ def replace(tx: Tx, rows: list[dict]) -> int:
         "INSERT INTO roster (agent_code, name, branch, valid_from, valid_until, revoked, revoked_reason, "
         "imported_at) VALUES (:agent_code, :name, :branch, :valid_from, :valid_until, :revoked, "
         ":revoked_reason, :imported_at)", [dict(r, imported_at=tx.now) for r in rows])
-    tx.emit("roster_imported", count=len(rows))
+    tx.emit(EventType.ROSTER_IMPORTED, count=len(rows))
     return len(rows)
 
 
@@ -191,7 +192,7 @@ def revoke(tx: Tx, agent_code: str, reason: str) -> None:
     cur = tx.execute("UPDATE roster SET revoked = 1, revoked_reason = ? WHERE agent_code = ?", (reason, agent_code))
     if cur.rowcount == 0:
         raise HallError("This agent code is not on the Starlight roster.", code="unknown_agent", status=404)
-    tx.emit("roster_revoked", agent=mask_code(agent_code))
+    tx.emit(EventType.ROSTER_REVOKED, agent=mask_code(agent_code))
 
 
 def check_agent(conn: sqlite3.Connection, agent_code: str | None, today: dt.date) -> None:

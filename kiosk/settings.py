@@ -19,7 +19,6 @@ from typing import Any
 import tomli_w
 
 from .display.spoken import DEFAULT_TEMPLATES, placeholder_problem
-from .drivers.hallbus import protocol_error
 from .drivers.registry import check_device
 from .errors import ConfigError, NotFound
 from .schema import Field, Section, TableList, join_path
@@ -209,8 +208,6 @@ def _check_bus_device(cfg: dict, dev: dict, path: str, index: int) -> None:
     """A bus device names a configured bus, at an address nobody else on that bus uses."""
     buses = {b["name"] for b in cfg["buses"]}
     bus, address = dev["options"]["bus"], dev["options"]["address"]
-    if (error := protocol_error(dev["kind"], dev["options"]["protocol"])) is not None:
-        raise ConfigError(f"{path}.options.protocol", error)
     if bus not in buses:
         raise ConfigError(f"{path}.options.bus", f"{bus!r} is not a configured bus ([[buses]] name)")
     for j, other in enumerate(cfg["devices"][:index]):

@@ -11,6 +11,7 @@ import sqlite3
 from . import roster
 from .clock import business_day
 from .errors import BadRequest, Conflict, NotFound
+from .event_types import EventType
 from .settings import HallConfig
 from .writer import Tx
 
@@ -54,13 +55,14 @@ def issue(tx: Tx, cfg: HallConfig, service_id: str, priority: str = "normal",
         "status, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)",
         (number, prefix, seq, day, service_id, priority, agent_code, source, tx.now))
     extra = {"paper": True} if paper else {}
-    tx.emit("issued", ticket_id=cur.lastrowid, number=number, service=service_id, priority=priority, **extra)
+    tx.emit(EventType.ISSUED, ticket_id=cur.lastrowid, number=number, service=service_id, priority=priority,
+            **extra)
     return cur.lastrowid
 
 
 def printed(tx: Tx, ticket_id: int) -> None:
     """Record that the printer confirmed a ticket's paper: from now on a customer holds it."""
-    tx.emit("printed", ticket_id=ticket_id)
+    tx.emit(EventType.PRINTED, ticket_id=ticket_id)
 
 
 def void_unprinted(tx: Tx) -> list[str]:
@@ -69,9 +71,10 @@ def void_unprinted(tx: Tx) -> list[str]:
 
     Tickets issued without a printer (no ``paper`` in their ``issued`` event) are left alone."""
     rows = tx.execute(
-        "SELECT t.id, t.number FROM tickets t JOIN events e ON e.ticket_id = t.id AND e.type = 'issued' "
+        "SELECT t.id, t.number FROM tickets t JOIN events e ON e.ticket_id = t.id "
+        f"AND e.type = '{EventType.ISSUED}' "
         "WHERE t.status IN ('waiting', 'called') AND json_extract(e.data, '$.paper') = 1 "
-        "AND NOT EXISTS (SELECT 1 FROM events p WHERE p.ticket_id = t.id AND p.type = 'printed') "
+        f"AND NOT EXISTS (SELECT 1 FROM events p WHERE p.ticket_id = t.id AND p.type = '{EventType.PRINTED}') "
         "ORDER BY t.id").fetchall()
     for row in rows:
         void(tx, row["id"], NOT_PRINTED)
@@ -88,8 +91,8 @@ def void(tx: Tx, ticket_id: int, reason: str) -> None:
                  "AND status IN ('waiting', 'called') RETURNING number, service, counter", (tx.now, ticket_id))
     if row is None:
         raise Conflict(f"Ticket {ticket_id} has already ended and cannot be voided.", code="ticket_ended")
-    tx.emit("void", ticket_id=ticket_id, counter=row["counter"], number=row["number"], service=row["service"],
-            reason=reason)
+    tx.emit(EventType.VOID, ticket_id=ticket_id, counter=row["counter"], number=row["number"],
+            service=row["service"], reason=reason)
 
 
 def expire_before(tx: Tx, today: str) -> int:
@@ -99,11 +102,11 @@ def expire_before(tx: Tx, today: str) -> int:
         "WHERE status IN ('waiting', 'called') AND business_day < ? RETURNING id, number, service, counter",
         (tx.now, today)).fetchall()
     for row in rows:
-        tx.emit("expired", ticket_id=row["id"], counter=row["counter"], number=row["number"],
+        tx.emit(EventType.EXPIRED, ticket_id=row["id"], counter=row["counter"], number=row["number"],
                 service=row["service"])
     tx.execute("INSERT INTO meta (key, value) VALUES ('business_day', ?) "
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (today,))
-    tx.emit("day_started", day=today, expired=len(rows))  # screens clear yesterday's calls on this
+    tx.emit(EventType.DAY_STARTED, day=today, expired=len(rows))  # screens clear yesterday's calls on this
     if rows:
         log.info("business day %s began: %d tickets from earlier days expired", today, len(rows))
     return len(rows)

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from . import storage
 from .errors import Unavailable
+from .event_types import EventType
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,21 @@ class Tx:
         """Return the first row of a query, or None."""
         return self.conn.execute(sql, params).fetchone()
 
-    def emit(self, type_: str, *, ticket_id: int | None = None, counter: int | None = None, **data) -> None:
-        """Append an event row in the current transaction; it is published only if the transaction commits."""
+    def emit(self, type_: EventType, *, ticket_id: int | None = None, counter: int | None = None,
+             **data: Any) -> None:
+        """Append an event row in the current transaction; it is published only if the transaction commits.
+
+        Raises ValueError for a type that is not an :class:`~kiosk.event_types.EventType` (unclassified), so
+        the operation fails and nothing of it is stored."""
+        try:
+            kind = EventType(type_)
+        except ValueError:
+            raise ValueError(f"unknown event type {type_!r}: add it to kiosk/event_types.py with its classes") from None
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         cur = self.conn.execute(
             "INSERT INTO events (at, type, ticket_id, counter, data) VALUES (?, ?, ?, ?, ?)",
-            (self.now, type_, ticket_id, counter, payload))
-        self.events.append({"id": cur.lastrowid, "at": self.now, "type": type_, "ticket_id": ticket_id,
+            (self.now, kind.value, ticket_id, counter, payload))
+        self.events.append({"id": cur.lastrowid, "at": self.now, "type": kind.value, "ticket_id": ticket_id,
                             "counter": counter, "data": data})
 
 

@@ -114,6 +114,22 @@ def test_keypad_keys_drive_the_counter(client, tech, take):
     wait_until(lambda: shows(client, tech, "counter-1-led") == ["暂停服务", "Paused"])
 
 
+def test_a_key_the_keypad_has_no_action_for_is_refused_and_changes_nothing(client, tech, take, hall):
+    """Situation: A001 waits; counter 1's keypad firmware sends a key code (9) the protocol names no action for.
+    Action: the bus polls the keypad and gets the key.
+    Outcome: the keypad's last result is the refusal `unknown_action` naming the key; A001 still waits and
+    counter 1 calls nobody."""
+    from kiosk.drivers import hallbus_frame as hb
+    all_online(client, tech)
+    take("general")
+    hall.devices.get("keypad-1").virtual.devices[41].queue(hb.KEY, hb.counter_event(1, 9))
+    wait_until(lambda: device(client, tech, "keypad-1")["last_result"])
+    error = device(client, tech, "keypad-1")["last_result"]["error"]
+    assert error["code"] == "unknown_action" and "key 9" in error["message"]
+    assert client.get(f"{API}/tickets/1").json["status"] == "waiting"
+    assert client.get(f"{API}/counters/1", headers=tech).json["current"] is None
+
+
 def test_evaluator_rating_is_stored_against_the_ticket_served(client, tech, take, hall):
     """Counter 1 calls A001 and serves it; the customer presses 4 on the evaluator: a `rated` event with
     score 4 is stored for ticket A001 at counter 1."""

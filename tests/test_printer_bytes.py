@@ -7,6 +7,7 @@ from kiosk.drivers import escpos_codes as codes
 from kiosk.drivers.escpos_decode import Decoder
 from kiosk.drivers import text_image
 from kiosk.drivers.escpos_lib import Dummy
+from kiosk.drivers.escpos_options import DEFAULT_FONT
 from kiosk.drivers.ticket_escpos import PaperStyle, ticket_bytes
 
 LAYOUT = TicketLayout(
@@ -132,7 +133,7 @@ def test_printer_without_chinese_font_gets_chinese_lines_as_raster_images():
     page = Decoder().feed(data).pages[0]
     assert page.images == 6
     assert page.lines[:3] == ["General business", "", "A003"]
-    image = text_image.render("综合业务", text_image.DEFAULT_FONT, 80)
+    image = text_image.render("综合业务", DEFAULT_FONT, 80)
     lowest, highest = image.getextrema()
     assert 0 < image.width <= 72 * 8 and lowest == 0 and highest > 0   # black dots on white
     escpos = Dummy()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import BadRequest, HallError
-from ..events import PUBLIC_TYPES, Stream, StreamsFull, events_after, last_event_id
+from ..event_types import PUBLIC_TYPES
+from ..events import Stream, StreamsFull, events_after, last_event_id
 from ..live import HEARTBEAT_S, PARK_KEY, Feed, LiveStream, sse_message
 from .auth import hall
 
