@@ -129,30 +129,32 @@ def test_ready_watchdog_only_while_healthy_and_stopping(tmp_path, manager):
 
 
 def test_a_silent_printer_with_a_long_timeout_does_not_starve_the_watchdog(tmp_path, manager):
-    """Situation: the real daemon runs under a 1 s watchdog; its virtual printer has a status timeout of 3 s.
+    """Situation: the real daemon runs under a 4 s watchdog (health asked every 2 s, each probe given 0.5 s, so
+    a loaded test machine does not starve the writer's own probe); its virtual printer has a status timeout of
+    6 s, longer than the watchdog's period (an old /health that asked the printer took 7 s).
     Action: the printer goes silent (the `offline` fault) and stays so while the watchdog keeps asking /health.
     Outcome: WATCHDOG=1 keeps coming (never an `unhealthy` STATUS: systemd would otherwise restart the hall
     every 30 s because a printer is off); /health answers within 1 s with 200, naming the printer offline;
     a ticket is still refused with 503 `printer_unavailable`."""
     cfg = settings.parse_toml(settings.default_text())
-    cfg["devices"][0]["options"]["timeout"] = 3.0
+    cfg["devices"][0]["options"]["timeout"] = 6.0
     config = tmp_path / "hall.toml"
     config.write_text(settings.to_toml(cfg), encoding="utf-8")
-    env = {**manager.env, "WATCHDOG_USEC": "1000000"}
+    env = {**manager.env, "WATCHDOG_USEC": "4000000"}
     daemon = Daemon(tmp_path / "data", "--config", str(config), env=env).start()
     try:
         manager.until("READY")
         manager.until("WATCHDOG")
         silent = requests.post(f"{daemon.url}/api/v1/devices/ticket-printer/simulate", json={"fault": "offline"},
-                               headers=daemon.technician, timeout=10)   # it asks the printer: about 3 s
+                               headers=daemon.technician, timeout=20)   # it asks the printer: about 6 s
         assert silent.status_code == 200 and silent.json()["online"] is False
-        messages = [manager.next() for _ in range(8)]   # the watchdog asks every 0.5 s
+        messages = [manager.next() for _ in range(5)]   # the watchdog asks every 2 s
         assert all("WATCHDOG" in m and "unhealthy" not in m.get("STATUS", "") for m in messages), messages
         started = time.monotonic()
         health = requests.get(f"{daemon.url}/health", timeout=5)
         assert time.monotonic() - started < 1.0
         assert health.status_code == 200 and "device ticket-printer is offline" in health.json()["problems"]
-        ticket = requests.post(f"{daemon.url}/api/v1/tickets", json={"service": "general"}, timeout=10)
+        ticket = requests.post(f"{daemon.url}/api/v1/tickets", json={"service": "general"}, timeout=20)
         assert ticket.status_code == 503 and ticket.json()["error"]["code"] == "printer_unavailable"
     finally:
         daemon.stop()
