@@ -2,17 +2,10 @@
 from __future__ import annotations
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from daemon import Daemon
 from kiosk import backup
-from util import wait_until
-
-
-def scrape(text: str) -> dict[tuple[str, tuple], float]:
-    """Parse an exposition; return {(sample name, sorted labels): value}."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+from util import scrape, wait_until
 
 
 def test_metrics_count_tickets_waiting_devices_and_latency(hall, client, take, press, tech):

@@ -5,6 +5,7 @@ import time
 from typing import Callable
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 3.0, interval: float = 0.01):
@@ -32,3 +33,9 @@ def assert_error(resp, status: int, code: str) -> dict:
 def hall_config(change: Callable[[dict], None]):
     """Mark a test to run on a hall whose config is the default one changed by ``change(cfg)``."""
     return pytest.mark.parametrize("config", [change], indirect=True, ids=[change.__name__])
+
+
+def scrape(text: str) -> dict[tuple[str, tuple], float]:
+    """Parse a Prometheus exposition (GET /metrics); return {(sample name, sorted labels): value}."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
