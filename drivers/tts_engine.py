@@ -61,7 +61,7 @@ class EngineProcess:
             self.start_error = str(exc)
             raise
         self.start_error = None
-        log.info("speech engine started (%s worker pid %s)", self.engine, self.proc.pid)
+        log.info("speech engine started (%s worker pid %s)", self.engine, self.pid)
 
     def _launch(self) -> None:
         try:

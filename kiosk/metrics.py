@@ -57,7 +57,8 @@ class HallCollector:
         with self._lock:
             snapshot = {kind: dict(counts) for kind, counts in self._counts.items()}
         for kind, text in (("issued", "Tickets issued since the daemon started"),
-                           ("called", "Tickets called to a counter (first calls, not recalls) since the daemon started")):
+                           ("called", "Tickets called to a counter (first calls, not recalls) since the daemon "
+                                      "started")):
             family = CounterMetricFamily(f"hall_tickets_{kind}", text, labels=["service", "priority"])
             for (service, priority), value in sorted(snapshot[kind].items()):
                 family.add_metric([service, priority], value)

@@ -68,9 +68,10 @@ def test_pyttsx3_espeak_binding_has_what_the_worker_sets_up_espeak_ng_with():
     fields = [name for name, *_ in getattr(_espeak.EVENT, "_fields_", ())]
     assert "type" in fields, changed("pyttsx3", "_espeak.EVENT.type", "drivers/tts_worker.py _synchronous_callback",
                                      "it builds the \"message terminated\" event")
-    assert (getattr(_espeak, "EVENT_LIST_TERMINATED", None), getattr(_espeak, "EVENT_MSG_TERMINATED", None)) == (0, 6), \
-        changed("pyttsx3", "_espeak.EVENT_LIST_TERMINATED / EVENT_MSG_TERMINATED (0 / 6)",
-                "drivers/tts_worker.py _synchronous_callback", "they mark the end of a synchronous message")
+    codes = (getattr(_espeak, "EVENT_LIST_TERMINATED", None), getattr(_espeak, "EVENT_MSG_TERMINATED", None))
+    assert codes == (0, 6), changed("pyttsx3", "_espeak.EVENT_LIST_TERMINATED / EVENT_MSG_TERMINATED (0 / 6)",
+                                    "drivers/tts_worker.py _synchronous_callback",
+                                    "they mark the end of a synchronous message")
 
 
 def test_pyttsx3_espeak_driver_keeps_its_once_per_process_guard_and_synth_callback():

@@ -33,7 +33,8 @@ def test_metrics_count_tickets_waiting_devices_and_latency(hall, client, take, p
     assert m[("hall_tickets_issued_total", (("priority", "normal"), ("service", "claims")))] == 1
     called = {k: v for k, v in m.items() if k[0] == "hall_tickets_called_total"}
     assert called == {("hall_tickets_called_total", (("priority", "normal"), ("service", "general"))): 1}
-    assert m[("hall_tickets_waiting", (("service", "general"),))] + m[("hall_tickets_waiting", (("service", "claims"),))] == 3
+    waiting = {service: m[("hall_tickets_waiting", (("service", service),))] for service in ("general", "claims")}
+    assert waiting["general"] + waiting["claims"] == 3
     assert m[("hall_tickets_waiting", (("service", "changes"),))] == 0  # every service is listed
     assert m[("hall_device_paper", (("device", "ticket-printer"), ("state", "near_end")))] == 1
     assert m[("hall_device_paper", (("device", "ticket-printer"), ("state", "ok")))] == 0

@@ -56,8 +56,9 @@ def spoken_by_pyttsx3(request):
     if hall is not None:
         states += [s for s in hall.devices.states() if "engine_syntheses" in s]
     for state in states:
+        why = state["degraded"] or state["last_error"]
         assert state["fallbacks"] == 0, (f"voice {state['name']}: {state['fallbacks']} sentences were made by "
-                                         f"espeak-ng -w, not the pyttsx3 worker ({state['degraded'] or state['last_error']})")
+                                         f"espeak-ng -w, not the pyttsx3 worker ({why})")
         assert state["engine_syntheses"] == state["cache"]["misses"], state
 
 
@@ -252,7 +253,8 @@ def test_a_configured_voice_that_reads_hanzi_as_english_is_passed_over_and_the_c
     with caplog.at_level(logging.INFO, logger="kiosk.drivers.espeak_speech"):
         voice.start()
     voice.stop()
-    assert "Mandarin voice passed over: cmn: reads zh-CN text with other languages' rules (switches to en)" in caplog.text
+    passed_over = "Mandarin voice passed over: cmn: reads zh-CN text with other languages' rules (switches to en)"
+    assert passed_over in caplog.text
     assert "Mandarin voice: cmn-latn-pinyin" in caplog.text and "English voice: en-us" in caplog.text
     assert voice.voices == {"zh-CN": "cmn-latn-pinyin", "en": "en-us"}
 
@@ -454,7 +456,7 @@ def test_a_voice_that_keeps_falling_back_is_degraded_until_its_engine_speaks_aga
             frozen.append(voice.engine.pid)
             os.kill(frozen[-1], signal.SIGSTOP)
             voice.announce(calls(f"B00{n}")[0])
-            wait_until(lambda: len(voice.files) == n, timeout=20)
+            wait_until(lambda n=n: len(voice.files) == n, timeout=20)
             assert voice.files[-1]["made_by"] == {"zh-CN": "espeak-ng -w", "en": "pyttsx3"}
     finally:
         for pid in frozen:
@@ -470,7 +472,7 @@ def test_a_voice_that_keeps_falling_back_is_degraded_until_its_engine_speaks_aga
         "engine (the speech engine did not answer within 1 s)"]
     for n in range(5, 8):
         voice.announce(calls(f"B00{n}")[0])
-        wait_until(lambda: len(voice.files) == n, timeout=20)
+        wait_until(lambda n=n: len(voice.files) == n, timeout=20)
     assert voice.files[-1]["made_by"] == {"zh-CN": "pyttsx3", "en": "pyttsx3"}
     assert client.get("/health").json["status"] == "ok" and voice.state()["fallbacks"] == 3
 
