@@ -51,10 +51,15 @@ $(STAMP): pyproject.toml $(DEV_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip install --quiet --dry-run --no-index --no-build-isolation -e '.[test]' \
+	    >/dev/null 2>$(VENV)/lock-check.log || { grep ERROR $(VENV)/lock-check.log; \
+	    echo "$(DEV_LOCK) does not hold what pyproject.toml asks for: run make lock"; exit 1; }
 	touch $(STAMP)
 
 # uv resolves; pip installs (a hall PC needs only pip). Pins already in a lock are kept unless LOCK_ARGS says.
-lock: $(STAMP)
+# Needs only the venv's Python, not an up-to-date venv (which checks the very locks this refreshes).
+lock:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip compile --quiet pyproject.toml $(LOCK_FOR) $(LOCK_ARGS) -o $(LOCK)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --constraint $(LOCK) $(LOCK_FOR) $(LOCK_ARGS) -o $(DEV_LOCK)

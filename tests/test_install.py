@@ -236,7 +236,7 @@ def test_every_locked_package_is_pinned_with_hashes():
 def test_the_locks_hold_what_pyproject_asks_for():
     """Every runtime dependency of pyproject.toml is pinned in requirements.lock at a version its specifier
     allows; every test extra is in requirements-dev.lock likewise; the dev lock has each runtime pin at the same
-    version (the tests run on what a hall PC gets)."""
+    version (the tests run on what a hall PC gets); and the runtime lock has a setuptools the build accepts."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime, dev = read_lock(LOCK), read_lock(DEV_LOCK)
     for path, lock, wanted in ((LOCK, runtime, project["dependencies"]),
@@ -250,6 +250,12 @@ def test_the_locks_hold_what_pyproject_asks_for():
     for name, (requirement, _) in runtime.items():
         assert name in dev and pinned(dev[name][0]) == pinned(requirement), (
             f"requirements-dev.lock does not pin {requirement} as requirements.lock does: {REFRESH}")
+    # The package is built with the locked setuptools (pip's --no-build-isolation: nothing unlocked is fetched).
+    build = Requirement(next(r for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+                             ["requires"] if r.startswith("setuptools")))
+    assert "setuptools" in runtime and build.specifier.contains(pinned(runtime["setuptools"][0])), (
+        f"requirements.lock must pin a setuptools that satisfies the build's {build} (install.sh builds the "
+        "package with it): add setuptools to the dependencies if no locked package pulls it in any more")
 
 
 def test_the_tests_run_on_the_versions_of_the_dev_lock():
