@@ -8,8 +8,8 @@ The answer's ``status`` is one of three:
 * ``ok`` (200) — everything works;
 * ``degraded`` (200) — the hall serves, but something needs a technician: each problem is named in
   ``problems`` (a device offline or out of paper, a voice that speaks only through its ``espeak-ng -w``
-  fallback, the data directory's disk full, and so on). A restart would
-  not help (it does not load paper or free space), so the watchdog goes on being fed;
+  fallback, the data directory's disk full, and so on). A restart would not help (it does not load paper or
+  free space), so the watchdog goes on being fed;
 * ``unhealthy`` (503) — the queue writer or the event fan-out does not move; a restart can help them.
 
 Devices are judged from their last known state (``Device.state()`` never waits for a device), so a silent
