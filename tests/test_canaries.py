@@ -136,7 +136,7 @@ def pyttsx3_in_use(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("canary-wav")
     try:
         done = subprocess.run([sys.executable, "-c", REAL_USE, str(folder)], capture_output=True, text=True,
-                              timeout=30)
+                              timeout=30, cwd=folder)   # the installed package, not a folder of the checkout
     except subprocess.TimeoutExpired:
         pytest.fail(changed("pyttsx3", "the engine set-up of drivers/tts_worker.py", "the voice",
                             "init_engine and two jobs hung for 30 s (they take well under a second)"))
