@@ -3,6 +3,8 @@
 Each transport is a python-escpos class (``Usb``, ``Serial``, ``Network``, ``File``); serial ports open through
 ``serial.serial_for_url`` so a path (``/dev/ttyUSB0``, a pty) and a pyserial URL (``rfc2217://``, ``loop://``)
 both work. Every open port has a finite timeout: python-escpos's USB default of 0 would wait forever.
+Status answers are read from the transport's ``device`` (a pyserial port or a socket) or, for USB, through
+escpos's ``_read()``: internals of the pinned python-escpos, listed in :mod:`.escpos_lib`.
 """
 from __future__ import annotations
 

@@ -216,7 +216,8 @@ class PortOwner:
             except Exception as exc:  # noqa: BLE001 - a port that failed may fail to close too
                 log.debug("closing the printer port failed: %s", exc)
             finally:
-                self._port._device = False   # else python-escpos tries to close it again when collected
+                # else python-escpos tries to close it again when collected (an internal: see escpos_lib)
+                self._port._device = False
             self._port = None
 
     def _log_once(self, message: str) -> None:

@@ -7,6 +7,11 @@ fails), joins chime and clips into one WAV in ``DATA/announcements/`` (the audio
 with ``paplay``/``aplay`` when the PC has a sound device. Nothing here can block or fail a call: a failure is
 logged, shown as the device's ``last_error``, and the next announcement is tried afresh.
 
+The fallback keeps the hall speaking, but it is not the normal path, so it is counted (``fallbacks`` beside
+``engine_syntheses`` in the state, ``hall_voice_fallbacks_total`` in ``/metrics``), and a voice that lives on
+it — its engine cannot be started, or more than :data:`FALLBACK_LIMIT` of its last :data:`FALLBACK_WINDOW`
+announcements that needed synthesis used it — says so in its state's ``degraded``, which ``/health`` shows.
+
 When a config change replaces the voice's driver, the new one takes over what waits to be said
 (:meth:`EspeakSpeech.take_over`) and starts speaking once the old one has finished the announcement it was
 making, so no call is lost or spoken over another.
@@ -35,6 +40,10 @@ STOP_GRACE_S = 1.0  # a stop lets the announcement being made finish this long b
 LANGUAGE_NAMES = {"zh-CN": "Mandarin", "en": "English"}
 # Tried in order when a voice option is "auto" (and after a configured voice that fails its check).
 CANDIDATES = {"zh-CN": ("cmn-latn-pinyin", "cmn"), "en": ("en-us", "en")}
+# Where a sentence's clip came from (an announcement's ``made_by``).
+CACHE, ENGINE, FALLBACK = "cache", "pyttsx3", "espeak-ng -w"
+FALLBACK_WINDOW = 5   # the last announcements (that synthesized a sentence) judged for "lives on the fallback"
+FALLBACK_LIMIT = 2    # more of them than this made by espeak-ng -w: the voice is degraded
 
 
 def choose_voice(lang: str, configured: str) -> tuple[str, list[str]]:
@@ -66,6 +75,10 @@ class EspeakSpeech(Speech):
         self.announced = 0
         self.fallbacks = 0
         self.failures = 0
+        # Per recent announcement that synthesized a sentence: did espeak-ng -w make one? Replaced whole, so
+        # state() on another thread reads it safely.
+        self._recent: tuple[bool, ...] = ()
+        self._engine_error: str | None = None   # the pyttsx3 engine's last failure
         self._failing = False  # the last announcement failed (the device shows offline until one succeeds)
         self.cache: ClipCache | None = None
         self._out_dir: Path | None = None
@@ -126,14 +139,26 @@ class EspeakSpeech(Speech):
         for old in outcome.dropped:
             log.warning("voice backlog over %s: dropped the stale %s %s", self.queue.limit, old.kind, old.key)
 
+    def degraded(self) -> str | None:
+        """Why the voice lives on the ``espeak-ng -w`` fallback (see the module docstring), or None."""
+        if self.engine.start_error:
+            return (f"its pyttsx3 engine cannot be started ({self.engine.start_error}), so espeak-ng -w makes "
+                    "its announcements")
+        recent = self._recent
+        if sum(recent) > FALLBACK_LIMIT:
+            return (f"{sum(recent)} of its last {len(recent)} announcements were made by espeak-ng -w, not its "
+                    f"pyttsx3 engine ({self._engine_error})")
+        return None
+
     def state(self) -> dict:
-        """Voices, output, queue length, counters, the last announcement and the last error."""
-        return {**super().state(), "voice": dict(self.voices), "engine": "pyttsx3 + espeak-ng",
-                "output": self.player or "wav", "sound_device": self.options["sound_device"] or "default", "folder": str(self._out_dir) if self._out_dir else None,
+        """Voices, output, queue length, counters, the last announcement, the last error, and ``degraded``."""
+        return {**super().state(), "voice": dict(self.voices), "engine": f"{self.engine.engine} + espeak-ng",
+                "output": self.player or "wav", "sound_device": self.options["sound_device"] or "default",
+                "folder": str(self._out_dir) if self._out_dir else None,
                 "queue_length": len(self.queue), "announced": self.announced, "merged": self.queue.merged,
                 "dropped": self.queue.dropped, "engine_restarts": max(self.engine.starts - 1, 0),
-                "engine_pid": self.engine.pid,
-                "fallbacks": self.fallbacks, "failures": self.failures,
+                "engine_pid": self.engine.pid, "engine_syntheses": self.engine.syntheses,
+                "fallbacks": self.fallbacks, "failures": self.failures, "degraded": self.degraded(),
                 "cache": {"clips": len(self.cache) if self.cache else 0,
                           "hits": self.cache.hits if self.cache else 0,
                           "misses": self.cache.misses if self.cache else 0},
@@ -176,12 +201,13 @@ class EspeakSpeech(Speech):
 
     def _speak(self, announcement: Announcement) -> None:
         """Make the announcement's audio, write it (then it is ready), and play it where there is a device."""
-        cached = 0
-        clips, clip_files = [], {}
+        clips, clip_files, made_by = [], {}, {}
         for lang, text in announcement.sentences.items():
-            pcm, hit, clip_files[lang] = self._clip(text, self.voices[lang])
+            pcm, made_by[lang], clip_files[lang] = self._clip(text, self.voices[lang])
             clips.append(pcm)
-            cached += hit
+        synthesized = [source for source in made_by.values() if source != CACHE]
+        if synthesized:
+            self._recent = (*self._recent, FALLBACK in synthesized)[-FALLBACK_WINDOW:]
         opts = self.options
         lead = audio.chime(opts["volume"]) if opts["chime"] else b""
         pcm = audio.compose(clips, lead=lead, repeat=opts["repeat"], pause_s=opts["repeat_pause_s"])
@@ -189,7 +215,8 @@ class EspeakSpeech(Speech):
         audio.write_wav(path, pcm)
         record = {"kind": announcement.kind, "key": announcement.key, "sentences": dict(announcement.sentences),
                   "file": str(path), "seconds": round(audio.duration(pcm), 2), "ready_at": time.time(),
-                  "created_at": announcement.created_at, "cached_clips": cached, "clip_files": clip_files}
+                  "created_at": announcement.created_at, "cached_clips": len(made_by) - len(synthesized),
+                  "clip_files": clip_files, "made_by": made_by}
         self.files.append(record)
         self.announced += 1
         self.spoken.append(dict(announcement.sentences))
@@ -197,23 +224,26 @@ class EspeakSpeech(Speech):
         if self.player:
             audio.play(self.player, path, audio.duration(pcm), self.options["sound_device"])
 
-    def _clip(self, text: str, voice: str) -> tuple[bytes, bool, str]:
-        """One sentence's PCM, whether it came from the cache, and its clip file; synthesized (and cached)
-        when not in the cache."""
+    def _clip(self, text: str, voice: str) -> tuple[bytes, str, str]:
+        """One sentence's PCM, where it came from (:data:`CACHE`, :data:`ENGINE` or :data:`FALLBACK`), and its
+        clip file; synthesized (and cached) when not in the cache."""
         rate, volume = self.options["rate"], self.options["volume"]
         key = ClipCache.key(text, voice, rate, volume)
         path = self.cache.get(key)
         if path is not None:
-            return audio.read_pcm(path), True, str(path)
+            return audio.read_pcm(path), CACHE, str(path)
         scratch = self.cache.scratch(key)
+        source = ENGINE
         try:
             self.engine.synth(text, voice, rate, volume, str(scratch))
         except EngineFailed as exc:
+            self._engine_error = str(exc)
             self._fail(f"pyttsx3 engine: {exc}; falling back to espeak-ng -w")
             self.fallbacks += 1
+            source = FALLBACK
             espeak_cli_synth(text, voice, rate, volume, str(scratch), self.options["engine_timeout_s"])
         pcm = audio.read_pcm(scratch)
-        return pcm, False, str(self.cache.put(key, scratch))
+        return pcm, source, str(self.cache.put(key, scratch))
 
     def _next_path(self, announcement: Announcement) -> Path:
         self._seq += 1

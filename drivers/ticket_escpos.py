@@ -3,7 +3,9 @@
 Rendering is pure: python-escpos builds the commands into its ``Dummy`` printer (with the printer's
 capability profile), text goes through :func:`escpos_codes.text_bytes` so Chinese is sent in Chinese
 character mode (or, with ``encoding = "image"``, as a raster image for printers without a Chinese font),
-and the result is one ``bytes`` the driver hands to the port in one write.
+and the result is one ``bytes`` the driver hands to the port in one write. ``Dummy._raw``, ``Dummy.output``,
+``profile.supports`` and ``EscposImage``'s raster are internals of the pinned python-escpos (see
+:mod:`.escpos_lib`).
 """
 from __future__ import annotations
 

@@ -38,6 +38,9 @@ class EngineProcess:
         self.command = command or [sys.executable, "-m", "kiosk.drivers.tts_worker"]
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        self.syntheses = 0   # sentences the pyttsx3 worker synthesized (each answered ok)
+        self.start_error: str | None = None   # why the last start failed; None once a start succeeded
+        self.engine = "pyttsx3"   # "pyttsx3 2.99" once a worker said which version it runs
         self._buffer = b""
         self._closed = False
 
@@ -53,6 +56,15 @@ class EngineProcess:
             raise EngineFailed("the voice is stopping")
         self.starts += 1
         try:
+            self._launch()
+        except EngineFailed as exc:
+            self.start_error = str(exc)
+            raise
+        self.start_error = None
+        log.info("speech engine started (%s worker pid %s)", self.engine, self.pid)
+
+    def _launch(self) -> None:
+        try:
             self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=None, close_fds=True)
         except OSError as exc:
@@ -62,7 +74,8 @@ class EngineProcess:
         if not ready.get("ready"):
             self.stop()
             raise EngineFailed(f"the speech engine did not start: {ready.get('error')}")
-        log.info("speech engine started (pyttsx3 worker pid %s)", self.proc.pid)
+        if ready.get("pyttsx3"):
+            self.engine = f"pyttsx3 {ready['pyttsx3']}"
 
     def stop(self) -> None:
         """Kill the worker, if any."""
@@ -111,6 +124,7 @@ class EngineProcess:
         used = str(answer.get("voice") or "")
         if used.rsplit("/", 1)[-1] != voice.lower():
             raise EngineFailed(f"the engine has no voice {voice!r} (it spoke with {used!r})")
+        self.syntheses += 1
 
     def voices(self) -> list[str]:
         """The voice identifiers the engine offers (``sit/cmn-latn-pinyin``, ...)."""

@@ -11,12 +11,26 @@ Requests:
 - ``{"op": "synth", "text": T, "voice": V, "rate": R, "volume": F, "path": P}`` -> ``{"ok": true, "voice": ID}``
   after the WAV file ``P`` holds ``T`` spoken; ``{"ok": false, "error": "..."}`` otherwise.
 
+The ready line ``{"ok": true, "ready": true, "pid": N, "pyttsx3": "2.99"}`` names the pyttsx3 version in use.
+
 pyttsx3 2.99's traps are avoided here: one engine in one thread; exactly one ``save_to_file`` per
 ``runAndWait`` (queued files get mixed up); never an empty run (it re-speaks the last text); every job writes
 a fresh path that the daemon names, so an old file can never pass for a new one.
+
+pyttsx3's internals this module relies on (hence ``pyttsx3==2.99`` exactly in pyproject.toml, each checked by
+``tests/test_canaries.py``, which names the one that changed; re-check them before moving the pin):
+
+- ``pyttsx3.drivers._espeak``: ``Initialize(output, buflength)`` with ``AUDIO_OUTPUT_SYNCHRONOUS``,
+  ``SetSynthCallback(cb)``, the ctypes ``EVENT`` structure's ``type`` and ``EVENT_MSG_TERMINATED`` /
+  ``EVENT_LIST_TERMINATED`` — to set espeak-ng up synchronously and to end a message as pyttsx3 expects;
+- ``EspeakDriver._moduleInitialized`` and ``EspeakDriver._defaultVoice`` — pyttsx3's once-per-process guard,
+  which must make ``EspeakDriver.__init__`` skip its own ``Initialize`` in retrieval mode;
+- ``engine.proxy._driver`` (the ``EspeakDriver`` of an engine) and its ``_onSynth(wav, numsamples, events)``
+  callback, which writes the WAV on "message terminated" and sends "finished-utterance".
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import sys
@@ -117,7 +131,8 @@ def main() -> None:
     os.dup2(2, 1)  # whatever the engine or libespeak-ng prints lands on stderr, not in the answers
     sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - pyttsx3's "Audio saved to" chatter
     engine = init_engine()  # pyttsx3 is imported there, so an import failure is this process's, not the daemon's
-    answer.write(json.dumps({"ok": True, "ready": True, "pid": os.getpid()}) + "\n")
+    ready = {"ok": True, "ready": True, "pid": os.getpid(), "pyttsx3": importlib.metadata.version("pyttsx3")}
+    answer.write(json.dumps(ready) + "\n")
     answer.flush()
     serve(engine, sys.stdin, answer)
 

@@ -7,8 +7,9 @@ The answer's ``status`` is one of three:
 
 * ``ok`` (200) — everything works;
 * ``degraded`` (200) — the hall serves, but something needs a technician: each problem is named in
-  ``problems`` (a device offline or out of paper, the data directory's disk full, and so on). A restart would
-  not help (it does not load paper or free space), so the watchdog goes on being fed;
+  ``problems`` (a device offline or out of paper, a voice that speaks only through its ``espeak-ng -w``
+  fallback, the data directory's disk full, and so on). A restart would not help (it does not load paper or
+  free space), so the watchdog goes on being fed;
 * ``unhealthy`` (503) — the queue writer or the event fan-out does not move; a restart can help them.
 
 Devices are judged from their last known state (``Device.state()`` never waits for a device), so a silent
@@ -40,6 +41,8 @@ def device_problem(state: dict) -> str | None:
         return f"device {name} is out of paper"
     if state.get("cover_open"):
         return f"device {name} has its cover open"
+    if state.get("degraded"):   # it works, on a fallback (the voice: drivers/espeak_speech.py)
+        return f"device {name} is degraded: {state['degraded']}"
     return None
 
 

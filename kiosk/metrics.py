@@ -3,8 +3,9 @@
 Counters of tickets issued and called come from the committed events (they start at zero when the daemon
 starts, which Prometheus' ``rate()`` and ``increase()`` handle); everything else is read when scraped: waiting
 tickets from the database, device state from each device's ``state()`` dict (``online``, ``paper``,
-``queue_length`` where the driver reports them), the fan-out's backlog, the data directory's disk (full, free
-bytes), the newest backup. Request latency is a histogram per route. docs/operations.md says what each metric means.
+``queue_length`` where the driver reports them; the voice's syntheses, fallbacks, engine restarts and whether
+it is degraded), the fan-out's backlog, the data directory's disk (full, free bytes), the newest backup.
+Request latency is a histogram per route. docs/operations.md says what each metric means.
 """
 from __future__ import annotations
 
@@ -79,6 +80,18 @@ class HallCollector:
                                   labels=["device", "state"])
         backlog = GaugeMetricFamily("hall_announcement_backlog", "Announcements waiting to be spoken",
                                     labels=["device"])
+        voice = {  # the voice's own counters (drivers/espeak_speech.py), by their key in its state
+            "engine_syntheses": CounterMetricFamily(
+                "hall_voice_syntheses", "Sentences synthesized by the voice's pyttsx3 engine", labels=["device"]),
+            "fallbacks": CounterMetricFamily(
+                "hall_voice_fallbacks", "Sentences made by espeak-ng -w because the pyttsx3 engine failed",
+                labels=["device"]),
+            "engine_restarts": CounterMetricFamily(
+                "hall_voice_engine_restarts", "Starts of the voice's pyttsx3 engine after its first",
+                labels=["device"]),
+        }
+        degraded = GaugeMetricFamily("hall_voice_degraded", "1 while the voice lives on its espeak-ng -w fallback "
+                                     "(GET /health names why)", labels=["device"])
         for state in self.hall.devices.states():
             name = state["name"]
             online.add_metric([name, state.get("kind", "")], 1 if state.get("online") else 0)
@@ -88,7 +101,11 @@ class HallCollector:
                     paper.add_metric([name, value], 1 if value == current else 0)
             if isinstance(state.get("queue_length"), int):
                 backlog.add_metric([name], state["queue_length"])
-        return online, paper, backlog
+            if "engine_syntheses" in state:   # a voice with a pyttsx3 engine
+                for key, family in voice.items():
+                    family.add_metric([name], state[key])
+                degraded.add_metric([name], 1 if state["degraded"] else 0)
+        return online, paper, backlog, *voice.values(), degraded
 
     def _internals(self):
         hall = self.hall

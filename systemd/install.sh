@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install (or upgrade) the hall controller as a system service: `sudo make install`.
 #   - the system user hall-kiosk (groups dialout, lp);
-#   - a virtual environment in $PREFIX (default /opt/hall-kiosk) holding this source tree's package;
+#   - a virtual environment in $PREFIX (default /opt/hall-kiosk) holding exactly the packages and versions of
+#     requirements.lock (hashes checked; what the tests ran with) and this source tree's package;
 #   - /etc/hall-kiosk/hall-kiosk.env and /etc/hall-kiosk/hall.toml (only if missing: edits are kept);
 #   - /var/lib/hall-kiosk for the database and backups;
 #   - the units (service, daily backup timer) and the udev rules; then enables and (re)starts the service.
@@ -31,14 +32,26 @@ else
     own() { :; }
 fi
 
-# The program: a venv under $PREFIX with the package and its dependencies from PyPI.
+# The program: a venv under $PREFIX with the locked dependencies (from PyPI, each file checked against the lock's
+# hashes), nothing else, and the package itself without dependencies, built with the locked setuptools.
 venv="$DESTDIR$PREFIX"
 if [ ! -x "$venv/bin/python" ]; then
     say "creating the virtual environment $PREFIX"
     "$INSTALL_PYTHON" -m venv "$venv"
 fi
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check "$@"; }
+say "installing the locked dependencies (requirements.lock) into $PREFIX"
+pip install --quiet --no-warn-script-location --require-hashes -r "$SRC/requirements.lock"
+# What an older release needed and the lock no longer holds is removed, so the venv is the lock and no more.
+locked=$(sed -n 's/^\([A-Za-z0-9][A-Za-z0-9._-]*\)==.*/\1/p' "$SRC/requirements.lock" | tr 'A-Z_.' 'a-z--')
+stray=$(pip list --format=freeze | sed 's/==.*//' | tr 'A-Z_.' 'a-z--' | grep -vxF -e "$locked" -e pip -e hall-kiosk) \
+    || true
+if [ -n "$stray" ]; then
+    say "removing packages the lock no longer holds:" $stray
+    pip uninstall --quiet --yes $stray
+fi
 say "installing the hall controller into $PREFIX"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location --upgrade "$SRC"
+pip install --quiet --no-warn-script-location --no-deps --no-build-isolation --upgrade "$SRC"
 if [ -n "$DESTDIR" ]; then  # a venv records its own path: make it the path it will have on the target
     grep -rlI -- "$venv" "$venv/bin" "$venv/pyvenv.cfg" 2>/dev/null | while read -r f; do
         sed -i "s|$venv|$PREFIX|g" "$f"

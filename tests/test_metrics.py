@@ -2,17 +2,10 @@
 from __future__ import annotations
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from daemon import Daemon
 from kiosk import backup
-from util import wait_until
-
-
-def scrape(text: str) -> dict[tuple[str, tuple], float]:
-    """Parse an exposition; return {(sample name, sorted labels): value}."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+from util import scrape, wait_until
 
 
 def test_metrics_count_tickets_waiting_devices_and_latency(hall, client, take, press, tech):
@@ -40,7 +33,8 @@ def test_metrics_count_tickets_waiting_devices_and_latency(hall, client, take, p
     assert m[("hall_tickets_issued_total", (("priority", "normal"), ("service", "claims")))] == 1
     called = {k: v for k, v in m.items() if k[0] == "hall_tickets_called_total"}
     assert called == {("hall_tickets_called_total", (("priority", "normal"), ("service", "general"))): 1}
-    assert m[("hall_tickets_waiting", (("service", "general"),))] + m[("hall_tickets_waiting", (("service", "claims"),))] == 3
+    waiting = {service: m[("hall_tickets_waiting", (("service", service),))] for service in ("general", "claims")}
+    assert waiting["general"] + waiting["claims"] == 3
     assert m[("hall_tickets_waiting", (("service", "changes"),))] == 0  # every service is listed
     assert m[("hall_device_paper", (("device", "ticket-printer"), ("state", "near_end")))] == 1
     assert m[("hall_device_paper", (("device", "ticket-printer"), ("state", "ok")))] == 0

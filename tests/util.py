@@ -7,6 +7,7 @@ import time
 from typing import Callable, Iterator
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 3.0, interval: float = 0.01):
@@ -57,3 +58,7 @@ def notes(path) -> list[str]:
     """What a scratch writer's table holds, read from another connection."""
     with sqlite3.connect(path) as conn:
         return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY rowid")]
+def scrape(text: str) -> dict[tuple[str, tuple], float]:
+    """Parse a Prometheus exposition (GET /metrics); return {(sample name, sorted labels): value}."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
