@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import InlineTable, Table
+from tomlkit.items import InlineTable, Item, Table
 
 from . import settings, storage
 from .errors import ConfigError, HallError
@@ -159,13 +159,13 @@ def _merge(scope: "_Scope", spec: Any, sent: dict, old: dict | None, new: dict, 
     for key, sub in fields.items():
         if isinstance(sub, TableList):
             _merge_list(scope, key, sub, sent.get(key, []), _get(old, key, []), new[key], explicit)
-    for key, value in sent.items():
-        sub = fields.get(key)
-        was = _get(old, key, _MISSING)
-        if isinstance(sub, TableList):
+    for key in [k for k in fields if k in sent] + [k for k in sent if k not in fields]:  # new keys in schema order
+        value, was = sent[key], _get(old, key, _MISSING)
+        if isinstance(fields.get(key), TableList):
             continue
         if isinstance(value, dict) and (scope.is_table(key) or not scope.has(key)):
-            _merge(scope.child(key), sub, value, was if isinstance(was, dict) else None, new[key], explicit)
+            _merge(scope.child(key), fields.get(key), value, was if isinstance(was, dict) else None, new[key],
+                   explicit)
         elif scope.has(key):
             if not _same(scope.get(key), value):
                 scope.set(key, value)
@@ -186,14 +186,14 @@ def _merge_list(scope: "_Scope", key: str, spec: TableList, sent: list, old: lis
     current = {_Scope(layout, entry, ()).get(ident): entry for entry in layout.entries[path]}
     before = {row[ident]: row for row in old}
     final: list[Entry] = []
-    for body_row, row in zip(sent, new):
+    for body_row, row in zip(sent, new, strict=True):
         entry = current.pop(row[ident], None)
-        scope = _Scope(layout, entry or layout.new_entry(path), ())
         if entry is None:  # a new entry: compared with the defaults of an entry, as the body wrote it
-            _merge(scope, spec.row, body_row, _fresh(spec.row, body_row), body_row, explicit)
+            entry = layout.new_entry(path)
+            _merge(_Scope(layout, entry, ()), spec.row, body_row, _fresh(spec.row, body_row), body_row, explicit)
         else:
-            _merge(scope, spec.row, body_row, before.get(row[ident]), row, explicit)
-        final.append(scope.entry)
+            _merge(_Scope(layout, entry, ()), spec.row, body_row, before.get(row[ident]), row, explicit)
+        final.append(entry)
     layout.order(path, final)
 
 
@@ -224,7 +224,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return type(a) in (int, float) and type(b) in (int, float) and a == b or type(a) is type(b) and a == b
 
 
@@ -272,7 +272,7 @@ class _Scope:
         if self.entry is None:
             return [(b.doc, b.header) for b in self.layout.frame]
         list_path = self.entry.main.header
-        views = [(_walk(self.entry.main.doc, list_path)[-1], ())]
+        views: list[tuple[Any, tuple[str, ...]]] = [(_walk(self.entry.main.doc, list_path)[-1], ())]
         views += [(_walk(b.doc, list_path), b.header[len(list_path):]) for b in self.entry.extensions]
         return views
 
@@ -349,10 +349,16 @@ class _Scope:
                         add: tuple[str, Any] | None = None) -> None:
         """Replace an inline table by one without ``drop`` or with ``add``, its other values written as they
         were and spaced as it was (tomlkit's own edits of an inline table lose the space before ``}``)."""
-        pairs = [(k, table.value.item(k).as_string()) for k in table if k != drop]
+        pairs = [(k, _item_text(table, k)) for k in table if k != drop]
         if add is not None:
             pairs.append((add[0], _render(add[1])))
         parent[name] = _inline(pairs, spaced=table.as_string().startswith("{ ") or not len(table))
+
+
+def _item_text(table: InlineTable, key: str) -> str:
+    """A value of an inline table as the file writes it."""
+    item = table.value.item(key)
+    return item.as_string() if isinstance(item, Item) else _render(_plain(item))
 
 
 def _walk(doc: Any, path: tuple[str, ...]) -> Any:

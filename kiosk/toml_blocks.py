@@ -147,7 +147,7 @@ def split(text: str) -> list[Block]:
     """Cut ``text`` into the preamble and one block per header; the blocks joined give ``text`` again."""
     starts = header_starts(text)
     bounds = [0, *starts, len(text)]
-    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
     leads = [""] * len(pieces)
     for i in range(1, len(pieces)):
         moved = _lead_lines(pieces[i - 1])
@@ -155,7 +155,7 @@ def split(text: str) -> list[Block]:
             leads[i] = pieces[i - 1][len(pieces[i - 1]) - moved:]
             pieces[i - 1] = pieces[i - 1][:len(pieces[i - 1]) - moved]
     blocks = []
-    for i, (lead, piece) in enumerate(zip(leads, pieces)):
+    for i, (lead, piece) in enumerate(zip(leads, pieces, strict=True)):
         header, aot = _header(piece.split("\n", 1)[0]) if i else ((), False)
         try:
             doc = tomlkit.parse(piece)

@@ -1,7 +1,9 @@
-"""Small helpers for tests that wait on the hall's background threads."""
+"""Small helpers for tests: waiting on the hall's background threads, errors, configs, a full disk."""
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -32,3 +34,22 @@ def assert_error(resp, status: int, code: str) -> dict:
 def hall_config(change: Callable[[dict], None]):
     """Mark a test to run on a hall whose config is the default one changed by ``change(cfg)``."""
     return pytest.mark.parametrize("config", [change], indirect=True, ids=[change.__name__])
+
+
+def fill(disk: Path) -> Path:
+    """Write a file on ``disk`` until no byte more fits; return it (delete it to free the space)."""
+    path = disk / "filler"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as exc:
+        assert exc.errno == 28  # ENOSPC
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return path
