@@ -16,7 +16,7 @@ A save through ``PUT /config`` writes the file as follows (docs/configuration.md
 
 What is written always means exactly the config that was validated: the edited text is validated again, and
 when it does not give the same config (a default that depends on another key that changed, say) the edit is
-redone writing every key the body sent that the file lacks; failing that too, the config is written out whole
+redone writing the keys that came out different as well; failing that, the config is written out whole
 (comments lost; logged as a warning).
 """
 from __future__ import annotations
@@ -86,28 +86,48 @@ def edit(text: str, sent: Any, new: dict) -> str:
     old = settings.parse_toml(text)
     if old == new:
         return text
-    for explicit in (False, True):
+    force: set[tuple] = set()  # keys to write although the file seemed to mean their value without them
+    for _attempt in range(3):
         try:
             layout = Layout(text, LISTS)
-            _merge(_Scope(layout, None, ()), settings.SCHEMA, sent, old, new, explicit)
+            _merge(_Scope(layout, None, ()), settings.SCHEMA, sent, old, new, (), force)
             out = layout.render()
+            got = settings.parse_toml(out)
         except LayoutError as exc:
             log.warning("the config file's layout cannot be kept (%s); it is written anew, without its comments",
                         exc)
             break
-        if _means(out, new):
+        except ConfigError as exc:
+            log.warning("the edited config file is not valid (%s); it is written anew, without its comments",
+                        exc.message)
+            break
+        if got == new:
             return out
-    else:
-        log.warning("the edited config file did not give the config that was saved; it is written anew, "
-                    "without its comments")
+        missed = _differences(got, new, settings.SCHEMA, ())
+        if missed <= force:
+            break
+        force |= missed
+    log.warning("the edited config file did not give the config that was saved; it is written anew, without "
+                "its comments")
     return settings.to_toml(new)
 
 
-def _means(text: str, cfg: dict) -> bool:
-    try:
-        return settings.parse_toml(text) == cfg
-    except ConfigError:
-        return False
+def _differences(got: Any, want: Any, spec: Any, here: tuple) -> set[tuple]:
+    """The keys (as paths: a list entry is its list's key and its identity) where ``got`` differs from ``want``."""
+    if not (isinstance(got, dict) and isinstance(want, dict)):
+        return set() if _same(got, want) else {here}
+    found: set[tuple] = set()
+    fields = spec.fields if isinstance(spec, Section) else {}
+    for key in want.keys() | got.keys():
+        sub = fields.get(key)
+        if isinstance(sub, TableList):
+            ident = sub.unique[0]
+            have = {row[ident]: row for row in got.get(key, [])}
+            for row in want.get(key, []):
+                found |= _differences(have.get(row[ident], {}), row, sub.row, here + (key, row[ident]))
+        else:
+            found |= _differences(got.get(key), want.get(key), sub, here + (key,))
+    return found
 
 
 def stage(path: Path, text: str) -> Path:
@@ -148,33 +168,36 @@ def _not_saved(path: Path, exc: OSError) -> HallError:
 
 # -- the minimal edit ---------------------------------------------------------------------------------------
 
-def _merge(scope: "_Scope", spec: Any, sent: dict, old: dict | None, new: dict, explicit: bool) -> None:
+def _merge(scope: "_Scope", spec: Any, sent: dict, old: dict | None, new: dict, here: tuple,
+           force: set[tuple]) -> None:
     """Edit the table at ``scope`` so it holds what ``sent`` (validated: ``new``) says, as little as possible.
 
-    ``old`` is what the file meant for this table before (None for a new entry)."""
+    ``old`` is what the file meant for this table before (for a new entry: an entry's defaults). ``here`` is
+    the table's path as :func:`_differences` names it; a key in ``force`` is written even when the file seemed
+    to mean its value without it."""
     fields = spec.fields if isinstance(spec, Section) else {}
     for key in scope.keys():
         if key not in sent:
             scope.remove(key)
     for key, sub in fields.items():
         if isinstance(sub, TableList):
-            _merge_list(scope, key, sub, sent.get(key, []), _get(old, key, []), new[key], explicit)
+            _merge_list(scope, key, sub, sent.get(key, []), _get(old, key, []), new[key], here, force)
     for key in [k for k in fields if k in sent] + [k for k in sent if k not in fields]:  # new keys in schema order
         value, was = sent[key], _get(old, key, _MISSING)
         if isinstance(fields.get(key), TableList):
             continue
         if isinstance(value, dict) and (scope.is_table(key) or not scope.has(key)):
             _merge(scope.child(key), fields.get(key), value, was if isinstance(was, dict) else None, new[key],
-                   explicit)
+                   here + (key,), force)
         elif scope.has(key):
             if not _same(scope.get(key), value):
                 scope.set(key, value)
-        elif explicit or was is _MISSING or not _same(was, new[key]):  # the file does not mean it without the key
-            scope.add(key, value)
+        elif here + (key,) in force or was is _MISSING or not _same(was, new[key]):
+            scope.add(key, value)  # the file does not mean this value without the key
 
 
-def _merge_list(scope: "_Scope", key: str, spec: TableList, sent: list, old: list, new: list,
-                explicit: bool) -> None:
+def _merge_list(scope: "_Scope", key: str, spec: TableList, sent: list, old: list, new: list, here: tuple,
+                force: set[tuple]) -> None:
     """Edit one array of tables: entries matched by identity, kept in place, added, removed and ordered."""
     if scope.has(key):  # written as an inline array: replaced whole when it changed
         if not _same(scope.get(key), sent):
@@ -188,11 +211,12 @@ def _merge_list(scope: "_Scope", key: str, spec: TableList, sent: list, old: lis
     final: list[Entry] = []
     for body_row, row in zip(sent, new, strict=True):
         entry = current.pop(row[ident], None)
+        at = here + (key, row[ident])
         if entry is None:  # a new entry: compared with the defaults of an entry, as the body wrote it
             entry = layout.new_entry(path)
-            _merge(_Scope(layout, entry, ()), spec.row, body_row, _fresh(spec.row, body_row), body_row, explicit)
+            _merge(_Scope(layout, entry, ()), spec.row, body_row, _fresh(spec.row, body_row), body_row, at, force)
         else:
-            _merge(_Scope(layout, entry, ()), spec.row, body_row, before.get(row[ident]), row, explicit)
+            _merge(_Scope(layout, entry, ()), spec.row, body_row, before.get(row[ident]), row, at, force)
         final.append(entry)
     layout.order(path, final)
 

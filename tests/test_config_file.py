@@ -33,6 +33,11 @@ def changed_lines(before: str, after: str) -> list[str]:
     return [line for line in diff if line[:1] in "+-" and line[:3] not in ("---", "+++")]
 
 
+def config_files(folder: Path) -> list[str]:
+    """The config file and any temporary file of a save in ``folder``."""
+    return sorted(name for name in os.listdir(folder) if "config" in name)
+
+
 @pytest.fixture
 def filed(make_hall, tmp_path):
     """Start a hall whose config file (DATA_DIR/config.toml, as `kiosk run` finds it) holds ``text``; returns
@@ -223,13 +228,33 @@ def test_a_hand_written_layout_survives_a_json_save(filed):
     assert settings.parse_toml(saved) == get_json(client, tech)
 
 
+def test_a_default_that_depends_on_another_changed_key_is_written(filed, tmp_path):
+    """Situation: the hall runs on the default file, whose virtual printer does not write its `timeout` (a
+    virtual printer's default is 0.25 s; a printer of type "file" defaults to 1.0 s).
+    Action: a JSON save turns the printer into a "file" printer, keeping the 0.25 s timeout the body carries.
+    Outcome: the printer's lines are `type = "file"` and its options the path and the 0.25 s timeout (left
+    out, it would mean 1.0 s), nothing else changed: the saved file means the config in force."""
+    hall, client, tech = filed()
+    cfg = get_json(client, tech)
+    printer = cfg["devices"][0]
+    printer["type"] = "file"
+    del printer["options"]["transport"]
+    printer["options"]["path"] = str(tmp_path / "printer.out")
+    put_json(client, tech, cfg)
+    saved = hall.config_path.read_text(encoding="utf-8")
+    assert get_json(client, tech)["devices"][0]["options"]["timeout"] == 0.25
+    assert settings.parse_toml(saved) == get_json(client, tech)
+    assert changed_lines(DEFAULT_TOML, saved) == [
+        '-type = "virtual"', '-options = { transport = "network" }',
+        '+type = "file"', f'+options = {{ path = "{tmp_path / "printer.out"}", timeout = 0.25 }}']
+
+
 def test_a_refused_save_leaves_the_file_and_no_temporary_file(filed):
     """Situation: the hall runs on the default file and C001 waits for claims. Action: a JSON save without the
-    claims service (409 `service_in_use`). Outcome: the file is unchanged and nothing else is left in its
-    folder (no temporary file of the refused save)."""
+    claims service (409 `service_in_use`). Outcome: the file is unchanged and no temporary file of the refused
+    save is left beside it."""
     hall, client, tech = filed()
     assert client.post(f"{API}/tickets", json={"service": "claims"}).status_code == 201
-    before = sorted(os.listdir(hall.data_dir))
     cfg = get_json(client, tech)
     cfg["services"] = [s for s in cfg["services"] if s["id"] != "claims"]
     for counter in cfg["counters"]:
@@ -237,7 +262,7 @@ def test_a_refused_save_leaves_the_file_and_no_temporary_file(filed):
     next(d for d in cfg["devices"] if d["kind"] == "dispenser")["services"].remove("claims")
     assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 409, "service_in_use")
     assert hall.config_path.read_text(encoding="utf-8") == DEFAULT_TOML
-    assert sorted(os.listdir(hall.data_dir)) == before
+    assert config_files(hall.data_dir) == ["config.toml"]
 
 
 def test_a_save_on_a_full_disk_answers_storage_full_and_keeps_the_old_file(small_disk, make_hall):
@@ -255,13 +280,12 @@ def test_a_save_on_a_full_disk_answers_storage_full_and_keeps_the_old_file(small
     tech = {"Authorization": f"Bearer {cli.technician_token(data_dir)[0]}"}
     cfg = get_json(client, tech)
     cfg["hall"]["name"] = "宣武客户服务中心"
-    before = sorted(os.listdir(data_dir))
 
     filler = fill(small_disk)
     err = assert_error(client.put(f"{API}/config", json=cfg, headers=tech), 503, "storage_full")
     assert "storage is full" in err["message"] and "nothing was changed" in err["message"]
     assert path.read_text(encoding="utf-8") == DEFAULT_TOML
-    assert sorted(os.listdir(data_dir)) == before
+    assert config_files(data_dir) == ["config.toml"]
     assert get_json(client, tech)["hall"]["name"] == "客户服务中心"
 
     filler.unlink()
@@ -296,7 +320,7 @@ def test_a_save_stalled_on_the_disk_holds_no_ticket_up(filed):
         os.close(fd)
     assert_error(answers[0], 500, "config_not_saved")
     assert hall.config_path.read_text(encoding="utf-8") == DEFAULT_TOML
-    assert not temp.exists()
+    assert config_files(hall.data_dir) == ["config.toml"]
     assert get_json(client, tech)["hall"]["name"] == "客户服务中心"
 
 
