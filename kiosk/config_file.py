@@ -34,7 +34,7 @@ from . import settings, storage
 from .errors import ConfigError, HallError
 from .files import sync_dir, write_beside
 from .schema import Field, Section, TableList
-from .toml_blocks import Entry, Layout, LayoutError
+from .toml_blocks import Entry, Layout
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,13 @@ def edit(text: str, sent: Any, new: dict) -> str:
             _merge(_Scope(layout, None, ()), settings.SCHEMA, sent, old, new, (), force)
             out = layout.render()
             got = settings.parse_toml(out)
-        except LayoutError as exc:
-            log.warning("the config file's layout cannot be kept (%s); it is written anew, without its comments",
-                        exc)
-            break
         except ConfigError as exc:
             log.warning("the edited config file is not valid (%s); it is written anew, without its comments",
                         exc.message)
+            break
+        except Exception as exc:  # LayoutError, or tomlkit refusing an edit: the save goes on without comments
+            log.warning("the config file's layout cannot be kept (%s); it is written anew, without its comments",
+                        exc)
             break
         if got == new:
             return out
@@ -236,7 +236,7 @@ def _fresh(spec: Section, row: dict) -> dict:
             except ConfigError:
                 pass  # required: always written
     if isinstance(row.get("options"), dict) and "kind" in row:
-        defaults["options"] = settings.option_defaults(row)
+        defaults["options"] = settings.option_defaults({**defaults, **row})
     return defaults
 
 

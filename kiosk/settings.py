@@ -206,9 +206,10 @@ def _cross_check(cfg: dict) -> None:
 
 
 def option_defaults(device: dict) -> dict:
-    """The options of a device entry (as sent) that its driver would take by default if they were left out."""
+    """The options of a device entry (as sent, with its ``kind`` and ``type``) that its driver would take by
+    default if they were left out, with those defaults."""
     options = device["options"]
-    spec = {"kind": device["kind"], "type": device.get("type", SCHEMA.fields["devices"].row.fields["type"].default)}
+    spec = {"kind": device["kind"], "type": device["type"]}
     found = {}
     for key in options:
         try:

@@ -180,8 +180,9 @@ def test_entries_are_matched_by_identity_and_keep_their_comments(filed):
     a payments service (E) served at counter 1, and renames the voice to "speaker".
     Outcome: the printer's comment lines are still directly above the printer's entry, now last; the bus block
     with its comment is where it was; the evaluator's entry is gone; the new service is written after the last
-    service, with only its own keys; the voice's entry, whose identity changed, is replaced (its comment goes
-    with it); every other comment is there, and the file means the config in force."""
+    service, with only its own keys; the voice's entry, whose identity changed, is replaced by a new entry
+    with only the keys that are not an entry's defaults (its comment goes with the old entry); every other
+    comment is there, and the file means the config in force."""
     hall, client, tech = filed()
     cfg = get_json(client, tech)
     devices = cfg["devices"]
@@ -198,6 +199,8 @@ def test_entries_are_matched_by_identity_and_keep_their_comments(filed):
     bus_block = DEFAULT_TOML[DEFAULT_TOML.index("# The RS-485 bus"):DEFAULT_TOML.index('port = "virtual"\n') + 17]
     assert bus_block in saved
     assert 'name = "evaluator-1"' not in saved
+    assert '[[devices]]\nname = "speaker"\nkind = "speech"\ntype = "espeak"\n' in saved
+    assert "voice_zh" not in saved  # the new entry's options are its driver's defaults: none is written
     assert '[[services]]\nid = "changes"\nname = "保全变更"\nname_en = "Policy changes"\nprefix = "D"\n\n' \
            '[[services]]\nid = "payments"\nname = "缴费"\nname_en = "Payments"\nprefix = "E"\n' in saved
     voice_lead = [c for c in comments(DEFAULT_TOML) if c.startswith("# The voice") or c.startswith("# into DATA")]
