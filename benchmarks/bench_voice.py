@@ -21,7 +21,7 @@ import time
 import tomllib
 from pathlib import Path
 
-import tomli_w
+import tomlkit
 
 from common import Client, Daemon, summary_ms
 
@@ -75,7 +75,7 @@ def config_with_voice(folder: str, voice: dict) -> str:
     cfg["devices"] = [d for d in cfg["devices"] if d["kind"] != "speech"] + [
         {"name": "voice", "kind": "speech", **voice}]
     path = Path(folder) / "hall.toml"
-    path.write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    path.write_text(tomlkit.dumps(cfg), encoding="utf-8")
     return str(path)
 
 

@@ -1,7 +1,8 @@
 """What a new config may not do to the queue in progress.
 
-:func:`check` runs on the writer, in the transaction that swaps the config in, so what it sees cannot change
-before the swap. It refuses (409) a config under which:
+:func:`check` runs on the writer, in the step that renames the staged config file into place and swaps the
+config in (``Hall.apply_config``), so what it sees cannot change before the swap, and a refused config leaves
+the file as it was. It refuses (409) a config under which:
 
 - a service with customers waiting or at a counter disappears (``service_in_use``);
 - a counter serving a customer, or one a customer was sent to, disappears or stops serving that customer's

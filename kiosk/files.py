@@ -57,17 +57,32 @@ def write_atomically(path: Path, data: bytes) -> None:
     Written to a temporary name beside it (mode 0600), synced, renamed over ``path``, and the directory synced,
     so the new content survives a power cut once this returns."""
     path = Path(path)
+    temp = write_beside(path, data)
+    os.replace(temp, path)
+    sync_dir(path.parent)
+
+
+def write_beside(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` (mode 0600) and sync it; return the temporary file.
+
+    The first half of :func:`write_atomically`, for a caller that renames it over ``path`` itself (``os.replace``,
+    then :func:`sync_dir`) at a moment of its choosing. When the write fails (a full disk, say) no temporary
+    file is left behind."""
+    path = Path(path)
     temp = path.with_name(f".{path.name}.tmp")
     fd = open_private(temp, os.O_WRONLY | os.O_TRUNC)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
-    sync_dir(path.parent)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
 
 
 def sync_dir(directory: Path) -> None:

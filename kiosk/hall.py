@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import config_checks, counter_ops, estimates, ratings, roster, settings, tickets
+from . import config_checks, config_file, counter_ops, estimates, ratings, roster, tickets
 from .commit_mark import MarkWriter
 from .clock import SystemClock, business_day, day_began_at, iso
 from .devices import STOP_S as DEVICES_STOP_S, DeviceManager
@@ -277,21 +277,37 @@ class Hall:
                 "current": None if row is None else self.ticket_view(row["id"])}
 
     # -- configuration and roster -------------------------------------------------------------------------
-    def apply_config(self, data: dict) -> None:
-        """Check that nothing in use disappears or is renumbered, save the config, swap it in between two queue
-        operations, then bring the devices in line (only those whose entry changed are rebuilt)."""
+    def apply_config(self, data: dict, *, text: str | None = None, sent: Any = None) -> None:
+        """Save a validated config to the config file and put it in force, then bring the devices in line (only
+        those whose entry changed are rebuilt).
+
+        ``text`` is the TOML the technician sent, saved as it is; without it the file is edited to mean
+        ``data`` (``sent``, the JSON body, says which keys the technician wrote; see kiosk/config_file.py).
+        The file is written and synced beside the old one first, off the writer (a slow or full disk holds no
+        queue operation up); then, on the writer, between two queue operations, the config is checked against
+        the queue (kiosk/config_checks.py), the file renamed over the old one and the config swapped in, so the
+        file and the config in force change together or not at all."""
         new = HallConfig(data)
         with self._config_lock:
-            self.writer.run(self._swap_config, new)
+            if text is None:
+                text = config_file.edit(config_file.base_text(self.config_path), data if sent is None else sent,
+                                        data)
+            staged = config_file.stage(self.config_path, text)
+            try:
+                self.writer.run(self._swap_config, new, staged)
+            except Exception:
+                if self.config is not new:
+                    raise
+                # The swap stores nothing in the database: a batch that failed to commit after it does not undo it.
+                log.warning("the config was saved and is in force, though the queue operations run with it failed")
+            finally:
+                staged.unlink(missing_ok=True)  # left only when the swap was refused
+            config_file.settle(self.config_path)
             self.devices.apply(new)
 
-    def _swap_config(self, tx: Tx, new: HallConfig) -> None:
+    def _swap_config(self, tx: Tx, new: HallConfig, staged: Path) -> None:
         config_checks.check(tx, self.config, new)
-        try:
-            settings.save_file(new.data, self.config_path)
-        except OSError as exc:
-            raise HallError(f"The config could not be saved to {self.config_path}: {exc.strerror}. "
-                            "Nothing was changed.", code="config_not_saved", status=500) from None
+        config_file.put(staged, self.config_path)
         self.config = new
         log.info("config replaced through the API and saved to %s", self.config_path)
 

@@ -10,17 +10,17 @@ import importlib.resources
 import json
 import os
 import re
-import tempfile
 import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
 
 from .display.spoken import DEFAULT_TEMPLATES, placeholder_problem
 from .drivers.registry import check_device
 from .errors import ConfigError, NotFound
+from .files import write_atomically
 from .schema import Field, Section, TableList, join_path
 from .text import check_text
 
@@ -204,6 +204,22 @@ def _cross_check(cfg: dict) -> None:
         raise ConfigError("devices", "names more than one speech device")
 
 
+def option_defaults(device: dict) -> dict:
+    """The options of a device entry (as sent, with its ``kind`` and ``type``) that its driver would take by
+    default if they were left out, with those defaults."""
+    options = device["options"]
+    spec = {"kind": device["kind"], "type": device["type"]}
+    found = {}
+    for key in options:
+        try:
+            filled = check_device({**spec, "options": {k: v for k, v in options.items() if k != key}}, "")
+        except ConfigError:
+            continue
+        if key in filled:
+            found[key] = filled[key]
+    return found
+
+
 def _check_bus_device(cfg: dict, dev: dict, path: str, index: int) -> None:
     """A bus device names a configured bus, at an address nobody else on that bus uses."""
     buses = {b["name"] for b in cfg["buses"]}
@@ -243,6 +259,11 @@ def parse_toml(text: str) -> dict:
 
 def parse_json(text: str | bytes) -> dict:
     """Parse and validate a JSON document of the same shape as the TOML file."""
+    return validate(read_json(text))
+
+
+def read_json(text: str | bytes) -> Any:
+    """Parse a JSON config body (not yet validated: :func:`validate` fills in defaults in a copy)."""
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -250,7 +271,7 @@ def parse_json(text: str | bytes) -> dict:
     except RecursionError:
         raise ConfigError("(body)", "is not valid JSON: values are nested too deeply") from None
     check_text(data, "The config")
-    return validate(data)
+    return data
 
 
 def default_text() -> str:
@@ -270,24 +291,16 @@ def load_file(path: str | os.PathLike) -> dict:
 
 
 def to_toml(cfg: dict) -> str:
-    """Write a validated config as TOML."""
-    return tomli_w.dumps(cfg)
+    """Write a config out whole as TOML, without comments (a saved file is edited in place instead: see
+    kiosk/config_file.py)."""
+    return tomlkit.dumps(cfg)
 
 
 def save_file(cfg: dict, path: str | os.PathLike) -> None:
-    """Write the config atomically (a temp file renamed over the old one), so a crash never leaves half a file."""
+    """Write a config out whole to a new file, atomically (a temp file synced and renamed over the old one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(to_toml(cfg))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, to_toml(cfg).encode("utf-8"))
 
 
 class HallConfig:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
+import subprocess
 import threading
 import zoneinfo
 
@@ -50,6 +52,18 @@ def config(request) -> dict:
 def clock() -> ManualClock:
     """A clock standing at 10:00 on a business day; tests move it."""
     return ManualClock(MORNING)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MiB tmpfs at a fresh folder, unmounted at the end."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (the tests run as root in CI)")
+    where = tmp_path / "disk"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)], check=True)
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=True)
 
 
 @pytest.fixture

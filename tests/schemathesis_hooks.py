@@ -14,7 +14,7 @@ import os
 import tomllib
 
 import schemathesis
-import tomli_w
+import tomlkit
 
 DEVICE_NOT_READY = {"printer_unavailable", "device_unavailable", "not_ready"}
 SAFE_CONFIG_ENV = "HALL_SAFE_CONFIG"  # a JSON file with the daemon's "devices" and "buses"
@@ -57,4 +57,4 @@ def before_call(context, case, kwargs) -> None:
         except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return  # not TOML: the hall refuses it whole
         if "devices" in data or "buses" in data:
-            case.body = tomli_w.dumps({**data, **_safe_parts()})
+            case.body = tomlkit.dumps({**data, **_safe_parts()})

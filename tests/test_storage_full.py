@@ -2,15 +2,13 @@
 stored, ``/health`` and ``/metrics`` say so, the kiosk page tells the customer, and the hall carries on by
 itself once space is freed.
 
-The disk is a real, small tmpfs mounted for each test (the tests run as root, here and in CI) and filled with a
-file until the kernel answers ENOSPC."""
+The disk is a real, small tmpfs mounted for each test (``small_disk`` in conftest.py; the tests run as root, here
+and in CI) and filled with a file until the kernel answers ENOSPC (``util.fill``)."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,40 +19,9 @@ from daemon import KIOSK as KIOSK_COMMAND, Daemon
 from kiosk.errors import StorageFull
 from kiosk.health import Health
 from kiosk.store import Store
-from util import notes, scratch_writer
+from util import fill, notes, scratch_writer
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 8 MiB tmpfs at a fresh folder, unmounted at the end."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (the tests run as root in CI)")
-    where = tmp_path / "disk"
-    where.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)], check=True)
-    yield where
-    subprocess.run(["umount", "-l", str(where)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file on ``disk`` until no byte more fits; return it (delete it to free the space)."""
-    path = disk / "filler"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError as exc:
-        assert exc.errno == 28  # ENOSPC
-    try:
-        while True:
-            os.write(fd, b"\0" * 512)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return path
 
 
 def storage_gauges(url: str) -> dict[str, float]:

@@ -1,9 +1,11 @@
-"""Small helpers for tests that wait on the hall's background threads."""
+"""Small helpers for tests: waiting on the hall's background threads, errors, configs, a full disk."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -58,7 +60,28 @@ def notes(path) -> list[str]:
     """What a scratch writer's table holds, read from another connection."""
     with sqlite3.connect(path) as conn:
         return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY rowid")]
+
+
 def scrape(text: str) -> dict[tuple[str, tuple], float]:
     """Parse a Prometheus exposition (GET /metrics); return {(sample name, sorted labels): value}."""
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def fill(disk: Path) -> Path:
+    """Write a file on ``disk`` until no byte more fits; return it (delete it to free the space)."""
+    path = disk / "filler"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as exc:
+        assert exc.errno == 28  # ENOSPC
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return path

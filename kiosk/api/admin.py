@@ -1,11 +1,12 @@
 """The technician's resources: config, devices, the Starlight roster."""
 from __future__ import annotations
 
+import copy
 import time
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import roster, settings, tickets
+from .. import config_file, roster, settings, tickets
 from ..display.spoken import sample_announcement
 from ..display import ticket_preview
 from ..display.texts import DisplayText
@@ -23,34 +24,38 @@ TEST_TEXT = DisplayText(("8888 测试", "TEST"), blink=3)
 @bp.get("/config")
 @requires("manager")
 def get_config():
-    """The effective config: JSON of the same shape as the TOML file, or with ``?format=toml`` the TOML text
-    (what the console's editor shows)."""
-    data = hall().config.data
+    """The effective config: JSON of the same shape as the TOML file, or with ``?format=toml`` the config
+    file's own text with its comments (what the console's editor shows and saves back)."""
+    h = hall()
     form = request.args.get("format", "json")
     if form == "toml":
-        return Response(settings.to_toml(data), content_type="application/toml; charset=utf-8")
+        text = config_file.current_text(h.config_path, h.config.data)
+        return Response(text, content_type="application/toml; charset=utf-8")
     if form != "json":
         raise BadRequest("format must be json or toml.", code="bad_field", field="format")
-    return jsonify(data)
+    return jsonify(h.config.data)
 
 
 @bp.put("/config")
 @requires()
 def put_config():
-    """Replace the whole config (JSON or TOML); validated, saved, and applied without a restart."""
+    """Replace the whole config (JSON or TOML); validated, saved, and applied without a restart.
+
+    A TOML body is saved as it was sent; a JSON body edits the config file in place (kiosk/config_file.py)."""
     ctype = request.mimetype or ""
+    h = hall()
     if ctype == "application/json":
-        data = settings.parse_json(request.get_data())
+        sent = settings.read_json(request.get_data())
+        h.apply_config(settings.validate(copy.deepcopy(sent)), sent=sent)
     elif ctype in ("application/toml", "text/plain", "text/x-toml"):
         try:
-            data = settings.parse_toml(request.get_data().decode("utf-8"))
+            text = request.get_data().decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The config must be UTF-8 text.", code="bad_encoding") from None
+        h.apply_config(settings.parse_toml(text), text=text)
     else:
         raise BadRequest("Send the config as application/json or application/toml.",
                          code="unsupported_media_type", status=415)
-    h = hall()
-    h.apply_config(data)
     return jsonify(h.config.data)
 
 
