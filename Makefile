@@ -34,11 +34,15 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
 	fi
 
+# setuptools' notice at every editable install (take care with folders named like the package in the working
+# directory) is advice for a layout other than ours; hidden so the first `make run` shows only real warnings.
+EDITABLE_WARNINGS := ignore:Editable installation:UserWarning
+
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS='$(EDITABLE_WARNINGS)' $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # For a technician on the hall PC: sudo make install   (upgrade: git pull && sudo make install)
