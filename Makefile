@@ -17,8 +17,10 @@ SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd libusb-1.0-0 fonts
 run: $(STAMP)
 	$(BIN)/kiosk run
 
+# The tests run on every core (pytest-xdist): each keeps to its own temp dirs and ports, so any two may run at
+# once (README, "Tests").
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
