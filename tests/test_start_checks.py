@@ -120,7 +120,8 @@ def test_tickets_lost_with_a_damaged_wal_header_are_noticed_and_the_loss_can_be_
     customers = Customers(daemon.url).start()
     customers.wait_for(30)
     customers.stop()
-    wait_until(lambda: mark_of(data) == last_event(data / "hall.db"), timeout=5)  # the mark has caught up with the commits
+    # the mark has caught up with the commits
+    wait_until(lambda: mark_of(data) == last_event(data / "hall.db"), timeout=5)
     daemon.kill()
     told = [int(n[1:]) for n in customers.told.values()]
     with open(data / "hall.db-wal", "r+b") as wal:
