@@ -27,8 +27,10 @@ SYSTEM_PACKAGES ?= espeak-ng libespeak-ng1 alsa-utils systemd libusb-1.0-0 fonts
 run: $(STAMP)
 	$(BIN)/kiosk run
 
+# The tests run on every core (pytest-xdist): each keeps to its own temp dirs and ports, so any two may run at
+# once (README, "Tests").
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
@@ -44,13 +46,17 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
 	fi
 
+# setuptools' notice at every editable install (take care with folders named like the package in the working
+# directory) is advice for a layout other than ours; hidden so the first `make run` shows only real warnings.
+EDITABLE_WARNINGS := ignore:Editable installation:UserWarning
+
 # The venv gets exactly the locked versions (hashes checked), then this checkout as an editable package without
 # dependencies (built with the locked setuptools, no download).
 $(STAMP): pyproject.toml $(DEV_LOCK)
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	PYTHONWARNINGS='$(EDITABLE_WARNINGS)' $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@$(BIN)/python -m pip install --quiet --dry-run --no-index --no-build-isolation -e '.[test]' \
 	    >/dev/null 2>$(VENV)/lock-check.log || { grep ERROR $(VENV)/lock-check.log; \
 	    echo "$(DEV_LOCK) does not hold what pyproject.toml asks for: run make lock"; exit 1; }

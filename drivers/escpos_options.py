@@ -63,7 +63,8 @@ OPTIONS = {
                         "port": Field(int, 9100, lambda v: None if 0 < v < 65536 else "must be a TCP port (1-65535)"),
                         "timeout": Field(float, 2.0, _seconds(0.05, 30))}),
     "file": Section({**COMMON, "path": Field(str, "/dev/usb/lp0", _nonempty)}),
-    # a virtual printer answers at once over loopback: a short timeout keeps its "offline" fault quick
-    "virtual": Section({**COMMON, "transport": Field(str, "network", _one_of("network", "serial")),
-                        "timeout": Field(float, 0.25, _seconds(0.05, 30))}),
+    # The virtual printer answers over loopback at once, but on a busy PC (or a loaded test machine) its answer
+    # can still take a few hundred ms: it keeps the common 1 s status timeout, so a late answer is not taken for
+    # an offline printer, and its "offline" fault is still refused within about a second (docs/printer.md).
+    "virtual": Section({**COMMON, "transport": Field(str, "network", _one_of("network", "serial"))}),
 }

@@ -63,6 +63,13 @@ def technician_token(data_dir: Path) -> tuple[str, bool]:
     return token, True
 
 
+def config_summary(config: dict, source: str) -> str:
+    """One log line on the config the hall starts with: where it came from, the hall's name and how many of each
+    part it has (the whole effective config is logged at debug level)."""
+    counts = ", ".join(f"{part} {len(config.get(part, []))}" for part in ("services", "counters", "devices", "buses"))
+    return f"config from {source}: hall {config['hall']['name']}; {counts}"
+
+
 def token_banner(data_dir: Path, token: str, created: bool) -> str:
     """The banner's token lines: the token itself only when it was just created or stdout is a terminal (so
     that it is not copied into the journal at every start), and always where it is kept."""
@@ -89,7 +96,8 @@ def cmd_run(args) -> int:
     config, save_path, source = resolve_config(args.config, data_dir)
     switches.set_traffic_log(args.traffic_log)
     hall = Hall(data_dir, config, config_path=save_path).start()
-    log.info("config from %s; effective config: %s", source, json.dumps(config, ensure_ascii=False))
+    log.info("%s", config_summary(config, source))
+    log.debug("effective config: %s", json.dumps(config, ensure_ascii=False))
     log.info("data directory %s (%s); device traffic log %s (SIGUSR1 switches it)", data_dir, found,
              "on" if args.traffic_log else "off")
     supervision = Supervision(hall, debug_faults=args.debug_faults)
@@ -97,6 +105,8 @@ def cmd_run(args) -> int:
     server = HallServer(hall, args.host, args.port, threads=args.threads, max_streams=args.max_streams,
                         client_streams=args.client_streams, limits=limits, health_timeout=supervision.probe_timeout)
     token, created = technician_token(data_dir)
+    supervision.start(server)  # before the banner: its log line (the watchdog's period) is a start line too
+    # The banner comes last, after every start log line, so that it is what a terminal shows at its bottom.
     url = server.url
     counter = next(iter(hall.config.counters), 1)
     print(f"Hall controller running at {url}   (all screens: {url}/)\n"
@@ -111,7 +121,6 @@ def cmd_run(args) -> int:
           f"  health, metrics:    {url}/health   {url}/metrics\n"
           f"  data directory:     {data_dir}\n"
           f"{token_banner(data_dir, token, created)}", flush=True)
-    supervision.start(server)
     server.serve_forever()
     lock.release()
     return 0

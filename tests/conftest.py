@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib
 import os
 import subprocess
 import threading
@@ -26,6 +27,21 @@ MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI).timestamp()
 # The default config's virtual RS-485 bus, with timings short enough that a test sees a display go offline
 # and come back within a fraction of a second (the defaults are for a real 9600-baud line).
 FAST_BUS = {"timeout_ms": 20, "retries": 1, "offline_after": 2, "ping_ms": 100, "poll_ms": 20}
+
+# What the hall reads from the environment (``kiosk run``'s settings, the service manager's protocol): the tests
+# set these where they mean to, so none may come in from the shell that runs them.
+HALL_ENVIRONMENT = ("KIOSK_", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")
+
+
+def pytest_configure(config):
+    """Before any test, in every process of the run: drop the hall's environment variables (a developer's
+    KIOSK_CONFIG would change every daemon a test starts), and import python-escpos once. Its first import writes
+    a capabilities cache (a pickle, one folder per user) with no care for a process reading it meanwhile;
+    imported here it is written by the run's first process (pytest-xdist's controller, before it starts the
+    workers), so no worker or daemon of the tests reads it half-written on a new machine."""
+    for name in [n for n in os.environ if n.startswith(HALL_ENVIRONMENT)]:
+        del os.environ[name]
+    importlib.import_module("kiosk.drivers.escpos_lib")
 
 
 def default_config() -> dict:

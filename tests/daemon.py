@@ -97,9 +97,12 @@ class Customers:
         self._thread.start()
         return self
 
-    def wait_for(self, count: int) -> None:
-        """Return once ``count`` tickets were told (or the stream ended)."""
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        """Return once ``count`` tickets were told (or the stream ended); fail if that takes over ``timeout``
+        seconds (a daemon that answers, but refuses every ticket)."""
+        deadline = time.monotonic() + timeout
         while len(self.told) < count and self._thread.is_alive():
+            assert time.monotonic() < deadline, f"{len(self.told)} of {count} tickets told within {timeout} s"
             self._thread.join(0.01)
 
     def stop(self) -> None:

@@ -126,7 +126,7 @@ def test_a_ticket_stored_but_never_printed_before_a_crash_is_void_and_none_waits
     caught = 0
     for _ in range(8):
         daemon = Daemon(data).start()
-        # The printer answers each status question 0.2 s late (inside its 0.25 s timeout), so about half of each
+        # The printer answers each status question 0.2 s late (well inside its 1 s timeout), so about half of each
         # ticket's time lies between its commit and the printer's confirmation, whatever the machine's load.
         slow = requests.post(f"{daemon.url}/api/v1/devices/ticket-printer/simulate", headers=daemon.technician,
                              json={"fault": "slow_answers", "on": True, "delay_s": 0.2}, timeout=10)

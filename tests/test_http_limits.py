@@ -99,7 +99,7 @@ def test_a_request_whose_head_trickles_in_is_cut_off_at_the_head_timeout(serve):
         with contextlib.suppress(OSError):  # the server closes while bytes still come
             for byte in HALF_SENT:
                 sock.sendall(bytes((byte,)))
-                time.sleep(0.1)
+                time.sleep(0.1)  # the scenario itself: a client that trickles its head, one byte every 0.1 s
                 if time.monotonic() - started > 3:
                     break
         assert_json_error(sock, 408, "request_timeout")

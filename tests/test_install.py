@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "/opt/hall-kiosk"
 UNITS = ("hall-kiosk.service", "hall-kiosk-backup.service", "hall-kiosk-backup.timer")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+# A fresh venv with every dependency from the package index may take minutes on a slow network.
+pytestmark = pytest.mark.timeout(900)
+# What a checkout does not hold: `make install` in a copy of the tree sees the tree as a fresh clone has it.
+NOT_IN_A_CHECKOUT = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "data",
+                                           "test-artifacts", ".hypothesis", ".pytest_cache")
 LOCK, DEV_LOCK = ROOT / "requirements.lock", ROOT / "requirements-dev.lock"
 REFRESH = "run `make lock` after changing pyproject.toml's dependencies (see the Makefile)"
 
@@ -68,11 +73,22 @@ def lock_versions(path: Path) -> dict[str, str]:
             if req.marker is None or req.marker.evaluate()}
 
 
-def make(target: str, dest: Path) -> subprocess.CompletedProcess:
-    """Run ``make TARGET DESTDIR=dest`` in the source tree, as a technician would (without the DESTDIR)."""
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory) -> Path:
+    """A copy of the source tree, as a technician's clone holds it. ``make install`` builds the package in the
+    tree it runs in (its build/ folder): in a copy of its own, no other test (on another pytest-xdist worker)
+    builds in the same folder at the same time, and no leftover of an earlier build gets into the install."""
+    copy = tmp_path_factory.mktemp("checkout") / "hall-kiosk"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=NOT_IN_A_CHECKOUT)
+    return copy
+
+
+def make(checkout: Path, target: str, dest: Path) -> subprocess.CompletedProcess:
+    """Run ``make TARGET DESTDIR=dest`` in the source tree ``checkout``, as a technician would (without the
+    DESTDIR)."""
     env = {**os.environ, "INSTALL_PYTHON": PYTHON}
     env.pop("PREFIX", None)
-    done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), target, f"DESTDIR={dest}"],
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(checkout), target, f"DESTDIR={dest}"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -89,10 +105,10 @@ def unit_settings(path: Path) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def installed(tmp_path_factory, checkout) -> Path:
     """A temporary root that ``make install`` filled."""
     dest = tmp_path_factory.mktemp("root")
-    make("install", dest)
+    make(checkout, "install", dest)
     return dest
 
 
@@ -169,7 +185,7 @@ def plant_stray_package(venv: Path) -> Path:
     return module
 
 
-def test_upgrade_keeps_config_and_uninstall_keeps_data(installed, tmp_path):
+def test_upgrade_keeps_config_and_uninstall_keeps_data(installed, checkout, tmp_path):
     """Situation: an installed hall whose config a technician changed, whose database holds tickets, and whose
     venv holds a package the lock does not (left by an older release).
     Action: ``make install`` again (an upgrade), then ``make uninstall``.
@@ -185,12 +201,12 @@ def test_upgrade_keeps_config_and_uninstall_keeps_data(installed, tmp_path):
     venv = root / PREFIX.lstrip("/")
     stray = plant_stray_package(venv)
     assert "stray-left-over" in installed_in(venv)
-    done = make("install", root)
+    done = make(checkout, "install", root)
     assert "removing packages the lock no longer holds: stray-left-over" in done.stdout
     assert not stray.exists() and installed_in(venv) == {**lock_versions(LOCK), "hall-kiosk": "0.1.0"}
     assert 'name_en = "Haidian Hall"' in config.read_text()
 
-    make("uninstall", root)
+    make(checkout, "uninstall", root)
     assert not (root / PREFIX.lstrip("/")).exists()
     assert not any((root / "etc/systemd/system").rglob("hall-kiosk*"))
     assert not (root / "etc/udev/rules.d/70-hall-kiosk.rules").exists()

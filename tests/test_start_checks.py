@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import requests
 
 from daemon import KIOSK, Customers, Daemon
 from kiosk import backup
+from util import wait_until
 
 API = "/api/v1"
 
@@ -103,14 +103,6 @@ def last_event(db: Path) -> int:
         return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    """Poll ``predicate`` until true; fail on timeout."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-
-
 def test_tickets_lost_with_a_damaged_wal_header_are_noticed_and_the_loss_can_be_accepted(tmp_path):
     """Situation: a hall ran and stopped cleanly with 5 tickets; started again, customers take tickets until
     the daemon is killed with SIGKILL, and the header of its hall.db-wal is then damaged (SQLite drops such a
@@ -128,7 +120,8 @@ def test_tickets_lost_with_a_damaged_wal_header_are_noticed_and_the_loss_can_be_
     customers = Customers(daemon.url).start()
     customers.wait_for(30)
     customers.stop()
-    wait_for(lambda: mark_of(data) == last_event(data / "hall.db"))  # the mark has caught up with the commits
+    # the mark has caught up with the commits
+    wait_until(lambda: mark_of(data) == last_event(data / "hall.db"), timeout=5)
     daemon.kill()
     told = [int(n[1:]) for n in customers.told.values()]
     with open(data / "hall.db-wal", "r+b") as wal:
