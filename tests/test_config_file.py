@@ -231,25 +231,25 @@ def test_a_hand_written_layout_survives_a_json_save(filed):
     assert settings.parse_toml(saved) == get_json(client, tech)
 
 
-def test_a_default_that_depends_on_another_changed_key_is_written(filed, tmp_path):
+def test_a_default_that_depends_on_another_changed_key_is_written(filed):
     """Situation: the hall runs on the default file, whose virtual printer does not write its `timeout` (a
-    virtual printer's default is 0.25 s; a printer of type "file" defaults to 1.0 s).
-    Action: a JSON save turns the printer into a "file" printer, keeping the 0.25 s timeout the body carries.
-    Outcome: the printer's lines are `type = "file"` and its options the path and the 0.25 s timeout (left
-    out, it would mean 1.0 s), nothing else changed: the saved file means the config in force."""
+    virtual printer's default is 1.0 s; a printer of type "network" defaults to 2.0 s).
+    Action: a JSON save turns the printer into a "network" printer, keeping the 1.0 s timeout the body carries.
+    Outcome: the printer's lines are `type = "network"` and its options the host and the 1.0 s timeout (left
+    out, it would mean 2.0 s), nothing else changed: the saved file means the config in force."""
     hall, client, tech = filed()
     cfg = get_json(client, tech)
     printer = cfg["devices"][0]
-    printer["type"] = "file"
+    printer["type"] = "network"
     del printer["options"]["transport"]
-    printer["options"]["path"] = str(tmp_path / "printer.out")
+    printer["options"]["host"] = "127.0.0.1"
     put_json(client, tech, cfg)
     saved = hall.config_path.read_text(encoding="utf-8")
-    assert get_json(client, tech)["devices"][0]["options"]["timeout"] == 0.25
+    assert get_json(client, tech)["devices"][0]["options"]["timeout"] == 1.0
     assert settings.parse_toml(saved) == get_json(client, tech)
     assert changed_lines(DEFAULT_TOML, saved) == [
         '-type = "virtual"', '-options = { transport = "network" }',
-        '+type = "file"', f'+options = {{ path = "{tmp_path / "printer.out"}", timeout = 0.25 }}']
+        '+type = "network"', '+options = { host = "127.0.0.1", timeout = 1.0 }']
 
 
 def test_a_refused_save_leaves_the_file_and_no_temporary_file(filed):
